@@ -1,0 +1,123 @@
+# ektp — build, run and test.  GNU make + pkg-config.
+#
+#   make            build bin/ektpd and bin/ektpctl
+#   make run        install missing packages, build, run the daemon on config/ektpd.conf
+#   make check      install missing packages, build, run every test; last line "N passed, N failed"
+#   make check-asan the same tests against an AddressSanitizer + UBSan build
+#   make deps       install the Debian packages the build and the tests need
+
+# Debian packages: build libraries, then test tools.
+DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-dev \
+              libsqlite3-dev libssl-dev
+DEBS_TEST  := libcmocka-dev curl sqlite3 util-linux procps
+DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
+
+PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto
+PKGS_CTL    := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0
+
+# BUILD names the object tree; the sanitizer build uses its own so both can coexist.
+BUILD  ?= build/default
+BIN    ?= bin
+SAN    ?=
+CC     ?= cc
+OPT    ?= -O2
+
+WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc -MMD -MP
+CFLAGS   += $(WARN) $(OPT) -g $(SAN)
+LDFLAGS  += $(SAN)
+
+PKG_CFLAGS_D := $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
+PKG_LIBS_D   := $(shell pkg-config --libs $(PKGS_DAEMON) 2>/dev/null)
+PKG_CFLAGS_C := $(shell pkg-config --cflags $(PKGS_CTL) 2>/dev/null)
+PKG_LIBS_C   := $(shell pkg-config --libs $(PKGS_CTL) 2>/dev/null)
+CMOCKA_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# The daemon's modules, bottom floor first (see README "Source layout").
+UTIL_SRC   := $(wildcard src/util/*.c)
+CRYPTO_SRC := $(wildcard src/crypto/*.c)
+STORE_SRC  := $(wildcard src/store/*.c)
+CORE_SRC   := $(wildcard src/core/*.c)
+API_SRC    := $(wildcard src/api/*.c)
+LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(CORE_SRC) $(API_SRC)
+CTL_SRC    := $(wildcard src/ektpctl/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIBEKTPD := $(BUILD)/libektpd.a
+
+# Quiet by default: "CC file"; V=1 shows the whole commands.
+ifeq ($(V),1)
+Q :=
+else
+Q = @echo "  $(if $(filter %.a,$@),AR,$(if $(filter %.o,$@),CC,LD)) $@";
+endif
+
+.PHONY: all deps run check check-asan unit clean
+all: $(BIN)/ektpd $(BIN)/ektpctl
+
+$(BUILD)/src/ektpctl/%.o: src/ektpctl/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_C) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -c $< -o $@
+
+$(LIBEKTPD): $(LIB_OBJ)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BIN)/ektpd: $(BUILD)/src/ektpd.o $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS_D)
+
+$(BIN)/ektpctl: $(CTL_OBJ)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS_C)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBEKTPD) \
+	    $(PKG_LIBS_D) $(CMOCKA_LIBS)
+
+unit: $(UNIT_BIN)
+
+# deps: dpkg tells what is missing; root installs it, anyone else is told the exact command.
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	  done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else \
+	  echo "deps: missing Debian packages; run as root:"; \
+	  echo "  apt-get update && apt-get install -y $$missing"; exit 1; \
+	fi
+
+# The recursive call re-reads pkg-config once the packages are there.
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN)/ektpd -c config/ektpd.conf
+
+check: deps
+	@$(MAKE) --no-print-directory all unit
+	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests tests/run
+
+check-asan: deps
+	@$(MAKE) --no-print-directory all unit BUILD=build/asan BIN=build/asan/bin OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  EKTPD=build/asan/bin/ektpd EKTPCTL=build/asan/bin/ektpctl UNIT_DIR=build/asan/tests \
+	  EKTP_TEST_SLOW=4 tests/run
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite behind typed calls.  Prepared statements are cached per SQL text
+ * (the texts are static strings, so their addresses are the keys); every
+ * sqlite3 result is checked and turned into a STORE_ERROR whose code tells
+ * a full disk or a busy database from a refused row.
+ */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
+G_DEFINE_QUARK(ektp-store-error-quark, store_error)
+
+struct Store {
+	sqlite3 *db;
+	char *path;
+	GHashTable *stmts; /* const char *sql → sqlite3_stmt* */
+	gboolean in_txn;
+};
+
+static int
+set_error(Store *st, GError **error, int rc, const char *what)
+{
+	StoreErrorCode code;
+	switch (rc & 0xff) {
+	case SQLITE_CONSTRAINT:
+		code = STORE_ERROR_CONFLICT;
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = STORE_ERROR_BUSY;
+		break;
+	case SQLITE_FULL:
+		code = STORE_ERROR_FULL;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		code = STORE_ERROR_IO;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = STORE_ERROR_CORRUPT;
+		break;
+	default:
+		code = STORE_ERROR_FAILED;
+	}
+	g_set_error(error, STORE_ERROR, code, "%s: %s", what,
+		    st && st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	return -1;
+}
+
+/* The cached statement for SQL, reset and with bindings cleared. */
+static sqlite3_stmt *
+prep(Store *st, const char *sql, GError **error)
+{
+	sqlite3_stmt *s = g_hash_table_lookup(st->stmts, sql);
+	if (s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return s;
+	}
+	int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(st, error, rc, "prepare");
+		return NULL;
+	}
+	g_hash_table_insert(st->stmts, (gpointer)sql, s);
+	return s;
+}
+
+static void
+finalize_stmt(gpointer s)
+{
+	sqlite3_finalize(s);
+}
+
+static int
+bind_text(Store *st, sqlite3_stmt *s, int i, const char *v, GError **error)
+{
+	int rc = sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "bind");
+}
+
+static int
+bind_int(Store *st, sqlite3_stmt *s, int i, gint64 v, GError **error)
+{
+	int rc = sqlite3_bind_int64(s, i, v);
+	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "bind");
+}
+
+/* Steps a statement that returns no rows. */
+static int
+run(Store *st, sqlite3_stmt *s, GError **error)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "write");
+}
+
+static char *
+col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return g_strdup(t ? (const char *)t : "");
+}
+
+static int
+exec(Store *st, const char *sql, GError **error)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		return 0;
+	g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "%s", msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return set_error(st, NULL, rc, "exec");
+}
+
+/* One scalar integer from SQL (no parameters); -1 with ERROR on failure. */
+static gint64
+scalar(Store *st, const char *sql, GError **error)
+{
+	sqlite3_stmt *s = prep(st, sql, error);
+	if (!s)
+		return -1;
+	int rc = sqlite3_step(s);
+	gint64 v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		set_error(st, error, rc, "read");
+	return v;
+}
+
+/*
+ * Migrations: step i takes the schema from version i to i+1.  Each runs in
+ * its own transaction with the user_version update, so a crash leaves the
+ * database at a version it names.  Never edit a step that has shipped.
+ */
+static const char *const migrations[] = {
+	/* 0 → 1: accounts and the audit log. */
+	"CREATE TABLE users ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  role TEXT NOT NULL CHECK (role IN ('operator','supervisor','technician','admin')),"
+	"  pin_hash TEXT NOT NULL,"
+	"  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0,1)),"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ts INTEGER NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  role TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  result TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  prev_hash TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE TABLE audit_head ("
+	"  one INTEGER PRIMARY KEY CHECK (one = 1),"
+	"  rows INTEGER NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"INSERT INTO audit_head VALUES (1, 0, '');",
+	/* 1 → 2: login sessions and lockout. */
+	"ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE users ADD COLUMN last_login_at INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE sessions ("
+	"  token_hash TEXT PRIMARY KEY,"
+	"  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	"  created_at INTEGER NOT NULL,"
+	"  last_seen INTEGER NOT NULL);"
+	"CREATE INDEX sessions_user ON sessions(user_id);",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
+
+static int
+migrate(Store *st, int target, GError **error)
+{
+	gint64 version = scalar(st, "PRAGMA user_version", error);
+	if (version < 0)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		g_set_error(error, STORE_ERROR, STORE_ERROR_SCHEMA,
+			    "%s has schema version %" G_GINT64_FORMAT
+			    ", newer than this ektpd knows (%d)",
+			    st->path, version, STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	for (int v = (int)version; v < target; v++) {
+		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
+		if (store_begin(st, error) < 0)
+			return -1;
+		if (exec(st, migrations[v], error) < 0 || exec(st, bump, error) < 0) {
+			g_prefix_error(error, "migration to schema %d: ", v + 1);
+			store_rollback(st);
+			return -1;
+		}
+		if (store_commit(st, error) < 0)
+			return -1;
+		g_message("database %s migrated to schema version %d", st->path, v + 1);
+	}
+	return 0;
+}
+
+Store *
+store_open_version(const char *path, int version, GError **error)
+{
+	Store *st = g_new0(Store, 1);
+	st->path = g_strdup(path);
+	st->stmts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, finalize_stmt);
+	int rc = sqlite3_open_v2(path, &st->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		set_error(st, error, rc, path);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	rc = sqlite3_busy_timeout(st->db, 5000);
+	if (rc != SQLITE_OK) {
+		set_error(st, error, rc, "busy_timeout");
+		goto fail;
+	}
+	/* journal_mode answers with the mode it got: insist on WAL. */
+	sqlite3_stmt *s = prep(st, "PRAGMA journal_mode = WAL", error);
+	if (!s)
+		goto fail;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW || g_ascii_strcasecmp((const char *)sqlite3_column_text(s, 0), "wal")) {
+		if (rc == SQLITE_ROW)
+			g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+				    "%s: cannot use WAL mode", path);
+		else
+			set_error(st, error, rc, path);
+		sqlite3_reset(s);
+		goto fail;
+	}
+	sqlite3_reset(s);
+	if (exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", error) < 0)
+		goto fail;
+	if (migrate(st, version, error) < 0)
+		goto fail;
+	return st;
+fail:
+	g_prefix_error(error, "database %s: ", path);
+	store_close(st);
+	return NULL;
+}
+
+Store *
+store_open(const char *path, GError **error)
+{
+	return store_open_version(path, STORE_SCHEMA_VERSION, error);
+}
+
+void
+store_close(Store *st)
+{
+	if (!st)
+		return;
+	g_hash_table_destroy(st->stmts);
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		g_warning("closing %s: %s", st->path, sqlite3_errmsg(st->db));
+	g_free(st->path);
+	g_free(st);
+}
+
+int
+store_schema_version(Store *st)
+{
+	return (int)scalar(st, "PRAGMA user_version", NULL);
+}
+
+gint64
+store_size_bytes(Store *st)
+{
+	struct stat sb;
+	gint64 total = 0;
+	g_autofree char *wal = g_strconcat(st->path, "-wal", NULL);
+	if (stat(st->path, &sb) == 0)
+		total += sb.st_size;
+	if (stat(wal, &sb) == 0)
+		total += sb.st_size;
+	return total;
+}
+
+char *
+store_integrity_check(Store *st, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "PRAGMA integrity_check", error);
+	if (!s)
+		return NULL;
+	int rc = sqlite3_step(s);
+	char *r = rc == SQLITE_ROW ? col_text(s, 0) : NULL;
+	sqlite3_reset(s);
+	if (!r)
+		set_error(st, error, rc, "integrity_check");
+	return r;
+}
+
+int
+store_begin(Store *st, GError **error)
+{
+	g_assert(!st->in_txn);
+	sqlite3_stmt *s = prep(st, "BEGIN IMMEDIATE", error);
+	if (!s || run(st, s, error) < 0)
+		return -1;
+	st->in_txn = TRUE;
+	return 0;
+}
+
+int
+store_commit(Store *st, GError **error)
+{
+	g_assert(st->in_txn);
+	sqlite3_stmt *s = prep(st, "COMMIT", error);
+	if (!s || run(st, s, error) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	st->in_txn = FALSE;
+	return 0;
+}
+
+void
+store_rollback(Store *st)
+{
+	if (!st->in_txn)
+		return;
+	/* A failed COMMIT may already have rolled back; then this is a no-op. */
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_txn = FALSE;
+}
+
+/* ---- users ---- */
+
+void
+store_user_clear(StoreUser *u)
+{
+	g_free(u->name);
+	g_free(u->role);
+	if (u->pin_hash)
+		memset(u->pin_hash, 0, strlen(u->pin_hash));
+	g_free(u->pin_hash);
+	memset(u, 0, sizeof *u);
+}
+
+void
+store_user_free(StoreUser *u)
+{
+	if (!u)
+		return;
+	store_user_clear(u);
+	g_free(u);
+}
+
+#define USER_COLS \
+	"id, name, role, pin_hash, disabled, failed_logins, locked_until, created_at, last_login_at"
+
+static void
+read_user(sqlite3_stmt *s, StoreUser *u)
+{
+	u->id = sqlite3_column_int64(s, 0);
+	u->name = col_text(s, 1);
+	u->role = col_text(s, 2);
+	u->pin_hash = col_text(s, 3);
+	u->disabled = sqlite3_column_int(s, 4) != 0;
+	u->failed_logins = sqlite3_column_int64(s, 5);
+	u->locked_until = sqlite3_column_int64(s, 6);
+	u->created_at = sqlite3_column_int64(s, 7);
+	u->last_login_at = sqlite3_column_int64(s, 8);
+}
+
+int
+store_user_get(Store *st, const char *name, StoreUser *out, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT " USER_COLS " FROM users WHERE name = ?1", error);
+	if (!s || bind_text(st, s, 1, name, error) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_user(s, out);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "read user");
+}
+
+GPtrArray *
+store_user_list(Store *st, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT " USER_COLS " FROM users ORDER BY name", error);
+	if (!s)
+		return NULL;
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_user_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		StoreUser *u = g_new0(StoreUser, 1);
+		read_user(s, u);
+		g_ptr_array_add(list, u);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(list);
+		set_error(st, error, rc, "list users");
+		return NULL;
+	}
+	return list;
+}
+
+int
+store_user_insert(Store *st, const StoreUser *u, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "INSERT INTO users (name, role, pin_hash, disabled, created_at) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5)",
+			       error);
+	if (!s || bind_text(st, s, 1, u->name, error) < 0 ||
+	    bind_text(st, s, 2, u->role, error) < 0 || bind_text(st, s, 3, u->pin_hash, error) < 0 ||
+	    bind_int(st, s, 4, u->disabled, error) < 0 || bind_int(st, s, 5, u->created_at, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_user_set_pin(Store *st, gint64 id, const char *pin_hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE users SET pin_hash = ?2 WHERE id = ?1", error);
+	if (!s || bind_int(st, s, 1, id, error) < 0 || bind_text(st, s, 2, pin_hash, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_user_set_disabled(Store *st, gint64 id, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE users SET disabled = 1 WHERE id = ?1", error);
+	if (!s || bind_int(st, s, 1, id, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_user_set_login_state(Store *st, gint64 id, gint64 failed_logins, gint64 locked_until,
+			   gint64 last_login_at, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "UPDATE users SET failed_logins = ?2, locked_until = ?3, "
+			       "last_login_at = ?4 WHERE id = ?1",
+			       error);
+	if (!s || bind_int(st, s, 1, id, error) < 0 || bind_int(st, s, 2, failed_logins, error) < 0 ||
+	    bind_int(st, s, 3, locked_until, error) < 0 ||
+	    bind_int(st, s, 4, last_login_at, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+gint64
+store_user_count_role(Store *st, const char *role, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM users WHERE role = ?1 AND disabled = 0",
+			       error);
+	if (!s || bind_text(st, s, 1, role, error) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		set_error(st, error, rc, "count users");
+	return n;
+}
+
+gint64
+store_user_count(Store *st, GError **error)
+{
+	return scalar(st, "SELECT count(*) FROM users", error);
+}
+
+/* ---- sessions ---- */
+
+void
+store_session_clear(StoreSession *s)
+{
+	g_free(s->user);
+	g_free(s->role);
+	memset(s, 0, sizeof *s);
+}
+
+int
+store_session_insert(Store *st, const char *token_hash, gint64 user_id, gint64 now,
+		     GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
+			       "VALUES (?1, ?2, ?3, ?3)",
+			       error);
+	if (!s || bind_text(st, s, 1, token_hash, error) < 0 ||
+	    bind_int(st, s, 2, user_id, error) < 0 || bind_int(st, s, 3, now, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_session_get(Store *st, const char *token_hash, StoreSession *out, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "SELECT s.user_id, u.name, u.role, u.disabled, s.created_at, "
+			       "s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id "
+			       "WHERE s.token_hash = ?1",
+			       error);
+	if (!s || bind_text(st, s, 1, token_hash, error) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->user_id = sqlite3_column_int64(s, 0);
+		out->user = col_text(s, 1);
+		out->role = col_text(s, 2);
+		out->disabled = sqlite3_column_int(s, 3) != 0;
+		out->created_at = sqlite3_column_int64(s, 4);
+		out->last_seen = sqlite3_column_int64(s, 5);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "read session");
+}
+
+int
+store_session_touch(Store *st, const char *token_hash, gint64 now, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+			       error);
+	if (!s || bind_text(st, s, 1, token_hash, error) < 0 || bind_int(st, s, 2, now, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_session_delete(Store *st, const char *token_hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE token_hash = ?1", error);
+	if (!s || bind_text(st, s, 1, token_hash, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_session_delete_user(Store *st, gint64 user_id, const char *keep_hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+			       error);
+	if (!s || bind_int(st, s, 1, user_id, error) < 0)
+		return -1;
+	if (keep_hash && bind_text(st, s, 2, keep_hash, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+int
+store_session_purge(Store *st, gint64 cutoff, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE last_seen < ?1", error);
+	if (!s || bind_int(st, s, 1, cutoff, error) < 0 || run(st, s, error) < 0)
+		return -1;
+	return sqlite3_changes(st->db);
+}
+
+gint64
+store_session_count(Store *st, gint64 cutoff, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM sessions WHERE last_seen >= ?1", error);
+	if (!s || bind_int(st, s, 1, cutoff, error) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		set_error(st, error, rc, "count sessions");
+	return n;
+}
+
+/* ---- audit ---- */
+
+void
+store_audit_row_free(StoreAuditRow *r)
+{
+	if (!r)
+		return;
+	g_free(r->user);
+	g_free(r->role);
+	g_free(r->action);
+	g_free(r->target);
+	g_free(r->result);
+	g_free(r->detail);
+	g_free(r->prev_hash);
+	g_free(r->hash);
+	g_free(r);
+}
+
+int
+store_audit_tail(Store *st, gint64 *id, char **hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
+	if (!s)
+		return -1;
+	int rc = sqlite3_step(s);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	*hash = rc == SQLITE_ROW ? col_text(s, 1) : g_strdup("");
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	g_clear_pointer(hash, g_free);
+	return set_error(st, error, rc, "read audit tail");
+}
+
+int
+store_audit_insert(Store *st, const StoreAuditRow *r, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "INSERT INTO audit (id, ts, user, role, action, target, result, "
+			       "detail, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+			       error);
+	if (!s || bind_int(st, s, 1, r->id, error) < 0 || bind_int(st, s, 2, r->ts, error) < 0 ||
+	    bind_text(st, s, 3, r->user, error) < 0 || bind_text(st, s, 4, r->role, error) < 0 ||
+	    bind_text(st, s, 5, r->action, error) < 0 || bind_text(st, s, 6, r->target, error) < 0 ||
+	    bind_text(st, s, 7, r->result, error) < 0 || bind_text(st, s, 8, r->detail, error) < 0 ||
+	    bind_text(st, s, 9, r->prev_hash, error) < 0 || bind_text(st, s, 10, r->hash, error) < 0)
+		return -1;
+	return run(st, s, error);
+}
+
+GPtrArray *
+store_audit_list(Store *st, gint64 after, int limit, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "SELECT id, ts, user, role, action, target, result, detail, "
+			       "prev_hash, hash FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
+			       error);
+	if (!s || bind_int(st, s, 1, after, error) < 0 || bind_int(st, s, 2, limit, error) < 0)
+		return NULL;
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_audit_row_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		StoreAuditRow *r = g_new0(StoreAuditRow, 1);
+		r->id = sqlite3_column_int64(s, 0);
+		r->ts = sqlite3_column_int64(s, 1);
+		r->user = col_text(s, 2);
+		r->role = col_text(s, 3);
+		r->action = col_text(s, 4);
+		r->target = col_text(s, 5);
+		r->result = col_text(s, 6);
+		r->detail = col_text(s, 7);
+		r->prev_hash = col_text(s, 8);
+		r->hash = col_text(s, 9);
+		g_ptr_array_add(list, r);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(list);
+		set_error(st, error, rc, "list audit");
+		return NULL;
+	}
+	return list;
+}
+
+gint64
+store_audit_count(Store *st, GError **error)
+{
+	return scalar(st, "SELECT count(*) FROM audit", error);
+}
+
+int
+store_audit_head_get(Store *st, gint64 *rows, char **hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT rows, hash FROM audit_head WHERE one = 1", error);
+	if (!s)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*rows = sqlite3_column_int64(s, 0);
+		*hash = col_text(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "the audit head row is missing");
+		return -1;
+	}
+	return set_error(st, error, rc, "read audit head");
+}
+
+int
+store_audit_head_set(Store *st, gint64 rows, const char *hash, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "UPDATE audit_head SET rows = ?1, hash = ?2 WHERE one = 1", error);
+	if (!s || bind_int(st, s, 1, rows, error) < 0 || bind_text(st, s, 2, hash, error) < 0)
+		return -1;
+	return run(st, s, error);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store: ektpd's SQLite database, and the only module that talks to
+ * SQLite.  It opens the database in WAL mode with synchronous=FULL (a commit
+ * is on disk when it returns), applies schema migrations by user_version, and
+ * offers typed queries.  It knows nothing of HTTP, roles or hashing: callers
+ * in core/ compose these calls inside store_begin()/store_commit().
+ *
+ * Every function that can fail returns -1 (or NULL) with a STORE_ERROR set;
+ * lookups return 1 when found and 0 when not.
+ */
+#ifndef EKTP_STORE_H
+#define EKTP_STORE_H
+
+#include <glib.h>
+
+#define STORE_ERROR (store_error_quark())
+GQuark store_error_quark(void);
+
+typedef enum {
+	STORE_ERROR_FAILED,
+	STORE_ERROR_CONFLICT, /* a UNIQUE or CHECK constraint refused the row */
+	STORE_ERROR_BUSY,     /* another process holds the database */
+	STORE_ERROR_FULL,     /* the disk is full */
+	STORE_ERROR_IO,       /* the OS reported an I/O error */
+	STORE_ERROR_CORRUPT,  /* not a database, or a damaged one */
+	STORE_ERROR_SCHEMA,   /* a schema newer than this program knows */
+} StoreErrorCode;
+
+typedef struct Store Store;
+
+/* The schema version this program writes. */
+#define STORE_SCHEMA_VERSION 2
+
+/*
+ * Opens (creating if need be) the database at PATH and migrates it to
+ * STORE_SCHEMA_VERSION.  Caller frees with store_close().
+ */
+Store *store_open(const char *path, GError **error);
+/* The same, stopping the migrations at VERSION (tests of old schemas). */
+Store *store_open_version(const char *path, int version, GError **error);
+void store_close(Store *st);
+
+int store_schema_version(Store *st);
+/* Bytes used on disk by the database and its WAL. */
+gint64 store_size_bytes(Store *st);
+/* "ok", or the first problem PRAGMA integrity_check reports.  Caller frees. */
+char *store_integrity_check(Store *st, GError **error);
+
+/* Transactions: BEGIN IMMEDIATE, COMMIT, ROLLBACK.  Not nested. */
+int store_begin(Store *st, GError **error);
+int store_commit(Store *st, GError **error);
+void store_rollback(Store *st);
+
+/* ---- users ---- */
+
+typedef struct {
+	gint64 id;
+	char *name;
+	char *role;
+	char *pin_hash;
+	gboolean disabled;
+	gint64 failed_logins;
+	gint64 locked_until;  /* unix seconds, 0 = not locked */
+	gint64 created_at;
+	gint64 last_login_at; /* 0 = never */
+} StoreUser;
+
+void store_user_clear(StoreUser *u);
+void store_user_free(StoreUser *u);
+
+/* Fills OUT (caller clears it) for the user called NAME. */
+int store_user_get(Store *st, const char *name, StoreUser *out, GError **error);
+/* All users by name, as StoreUser* (the array frees them). */
+GPtrArray *store_user_list(Store *st, GError **error);
+/* Inserts U (id is ignored); STORE_ERROR_CONFLICT when the name exists. */
+int store_user_insert(Store *st, const StoreUser *u, GError **error);
+int store_user_set_pin(Store *st, gint64 id, const char *pin_hash, GError **error);
+int store_user_set_disabled(Store *st, gint64 id, GError **error);
+int store_user_set_login_state(Store *st, gint64 id, gint64 failed_logins,
+			       gint64 locked_until, gint64 last_login_at, GError **error);
+/* Users with ROLE that are not disabled. */
+gint64 store_user_count_role(Store *st, const char *role, GError **error);
+
+/* ---- sessions (login tokens, stored as SHA-256 hex) ---- */
+
+typedef struct {
+	gint64 user_id;
+	char *user;
+	char *role;
+	gboolean disabled;
+	gint64 created_at;
+	gint64 last_seen;
+} StoreSession;
+
+void store_session_clear(StoreSession *s);
+int store_session_insert(Store *st, const char *token_hash, gint64 user_id, gint64 now,
+			 GError **error);
+int store_session_get(Store *st, const char *token_hash, StoreSession *out, GError **error);
+int store_session_touch(Store *st, const char *token_hash, gint64 now, GError **error);
+int store_session_delete(Store *st, const char *token_hash, GError **error);
+/* Ends every session of USER_ID except KEEP_HASH (may be NULL). */
+int store_session_delete_user(Store *st, gint64 user_id, const char *keep_hash, GError **error);
+/* Deletes sessions last seen before CUTOFF; returns how many, or -1. */
+int store_session_purge(Store *st, gint64 cutoff, GError **error);
+gint64 store_session_count(Store *st, gint64 cutoff, GError **error);
+gint64 store_user_count(Store *st, GError **error);
+
+/* ---- audit log (rows are chained by hash in core/audit.c) ---- */
+
+typedef struct {
+	gint64 id;
+	gint64 ts;
+	char *user;   /* "" when anonymous */
+	char *role;   /* "" when anonymous */
+	char *action; /* route name, e.g. "user.add" */
+	char *target;
+	char *result;  /* "ok", or why it was refused: "denied", "locked" */
+	char *detail;  /* JSON text */
+	char *prev_hash;
+	char *hash;
+} StoreAuditRow;
+
+void store_audit_row_free(StoreAuditRow *r);
+/* The newest row's id and hash; 0 and "" when the log is empty. */
+int store_audit_tail(Store *st, gint64 *id, char **hash, GError **error);
+/* Inserts R with R->id as given (the chain fixes ids). */
+int store_audit_insert(Store *st, const StoreAuditRow *r, GError **error);
+/* Up to LIMIT rows with id > AFTER, oldest first (StoreAuditRow*). */
+GPtrArray *store_audit_list(Store *st, gint64 after, int limit, GError **error);
+gint64 store_audit_count(Store *st, GError **error);
+/* The head: count and hash of the newest row, kept beside the log so that
+ * deleting the newest rows is noticed. */
+int store_audit_head_get(Store *st, gint64 *rows, char **hash, GError **error);
+int store_audit_head_set(Store *st, gint64 rows, const char *hash, GError **error);
+
+#endif

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The settings table and its checker.  GKeyFile parses the INI syntax; a
+ * light pass over the same text remembers the line of every group and key so
+ * that each error can name FILE:LINE, and catches what GKeyFile would let
+ * through silently (unknown keys, a key given twice).
+ */
+#include "util/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+G_DEFINE_QUARK(ektp-config-error-quark, cfg_error)
+
+static const char *const log_levels[] = { "error", "warning", "info", "debug", NULL };
+
+#define OFF(field) offsetof(EktpConfig, field)
+
+static const CfgSetting settings[] = {
+	{ .section = "daemon", .key = "state_dir", .type = CFG_STRING, .def = "var",
+	  .max = PATH_MAX, .offset = OFF(state_dir),
+	  .help = "Directory for the socket, the database and other state; relative to the "
+		  "current directory.  The -S flag and EKTP_STATE_DIR override it." },
+	{ .section = "daemon", .key = "socket", .type = CFG_PATH, .def = "ektpd.sock",
+	  .max = 107, .offset = OFF(socket_path),
+	  .help = "The control socket (HTTP/JSON API); relative to state_dir." },
+	{ .section = "daemon", .key = "socket_group", .type = CFG_STRING, .def = "",
+	  .max = 64, .offset = OFF(socket_group),
+	  .help = "Group that owns the socket (mode 0660); members may connect.  Empty: the "
+		  "daemon's own group." },
+	{ .section = "daemon", .key = "database", .type = CFG_PATH, .def = "ektp.db",
+	  .max = PATH_MAX, .offset = OFF(database),
+	  .help = "The SQLite database; relative to state_dir." },
+	{ .section = "daemon", .key = "log_level", .type = CFG_ENUM, .def = "info",
+	  .choices = log_levels, .reloadable = TRUE, .offset = OFF(log_level),
+	  .help = "Least important messages logged: error, warning, info or debug (-d forces "
+		  "debug)." },
+	{ .section = "api", .key = "max_body", .type = CFG_INT, .def = "1048576",
+	  .min = 1024, .max = 64 * 1024 * 1024, .unit = "bytes", .reloadable = TRUE,
+	  .offset = OFF(max_body),
+	  .help = "Largest request body accepted; larger ones are answered 413." },
+	{ .section = "auth", .key = "session_idle", .type = CFG_INT, .def = "900",
+	  .min = 1, .max = 86400, .unit = "seconds", .reloadable = TRUE,
+	  .offset = OFF(session_idle),
+	  .help = "A login token expires after this long without use." },
+	{ .section = "auth", .key = "max_failed_logins", .type = CFG_INT, .def = "5",
+	  .min = 1, .max = 100, .reloadable = TRUE, .offset = OFF(max_failed_logins),
+	  .help = "Consecutive wrong PINs that lock an account." },
+	{ .section = "auth", .key = "lockout", .type = CFG_INT, .def = "300",
+	  .min = 1, .max = 86400, .unit = "seconds", .reloadable = TRUE, .offset = OFF(lockout),
+	  .help = "How long a locked account stays locked." },
+	{ .section = "auth", .key = "pin_min_length", .type = CFG_INT, .def = "6",
+	  .min = 4, .max = 32, .unit = "digits", .reloadable = TRUE,
+	  .offset = OFF(pin_min_length),
+	  .help = "Shortest PIN accepted for a new PIN (PINs are 4 to 32 digits)." },
+	{ .section = "auth", .key = "scrypt_n", .type = CFG_INT, .def = "16384",
+	  .min = 1024, .max = 1048576, .power_of_two = TRUE, .reloadable = TRUE,
+	  .offset = OFF(scrypt_n),
+	  .help = "scrypt cost (N, a power of two; r=8, p=1) for new PIN hashes; memory used "
+		  "is 128*N bytes.  Existing hashes keep their own cost." },
+};
+
+const CfgSetting *
+cfg_settings(size_t *n_out)
+{
+	*n_out = G_N_ELEMENTS(settings);
+	return settings;
+}
+
+static const CfgSetting *
+find_setting(const char *section, const char *key)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
+		if (strcmp(settings[i].section, section) == 0 &&
+		    (key == NULL || strcmp(settings[i].key, key) == 0))
+			return &settings[i];
+	return NULL;
+}
+
+/* Where each group and key stands in the file: "section" or "section\nkey" → line. */
+typedef struct {
+	GHashTable *lines;
+	const char *file;
+} LineIndex;
+
+static int
+index_line(const LineIndex *ix, const char *section, const char *key)
+{
+	g_autofree char *k = key ? g_strdup_printf("%s\n%s", section, key) : g_strdup(section);
+	return GPOINTER_TO_INT(g_hash_table_lookup(ix->lines, k));
+}
+
+static gboolean
+fail_at(GError **error, const char *file, int line, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+static gboolean
+fail_at(GError **error, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *reason = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(error, CFG_ERROR, 0, "%s:%d: %s", file ? file : "(defaults)", line, reason);
+	return FALSE;
+}
+
+/*
+ * Walks the text with GKeyFile's line rules (comments '#', "[group]",
+ * "key = value"), recording positions and refusing unknown sections, unknown
+ * keys and keys given twice.
+ */
+static gboolean
+index_text(LineIndex *ix, const char *text, GError **error)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	g_autofree char *section = NULL;
+
+	for (int i = 0; lines[i]; i++) {
+		int lineno = i + 1;
+		char *s = g_strstrip(lines[i]);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (*s == '[') {
+			char *end = strrchr(s, ']');
+			if (!end || end[1] != '\0')
+				return fail_at(error, ix->file, lineno, "malformed group header");
+			*end = '\0';
+			g_free(section);
+			section = g_strdup(s + 1);
+			if (!find_setting(section, NULL))
+				return fail_at(error, ix->file, lineno, "unknown section [%s]", section);
+			if (index_line(ix, section, NULL))
+				return fail_at(error, ix->file, lineno,
+					       "section [%s] given twice (first at line %d)", section,
+					       index_line(ix, section, NULL));
+			g_hash_table_insert(ix->lines, g_strdup(section), GINT_TO_POINTER(lineno));
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq)
+			return fail_at(error, ix->file, lineno, "expected \"key = value\", a [section] "
+				       "or a # comment");
+		*eq = '\0';
+		char *key = g_strstrip(s);
+		if (!section)
+			return fail_at(error, ix->file, lineno, "key '%s' before any [section]", key);
+		if (!find_setting(section, key))
+			return fail_at(error, ix->file, lineno, "unknown key '%s' in [%s]", key, section);
+		int first = index_line(ix, section, key);
+		if (first)
+			return fail_at(error, ix->file, lineno,
+				       "key '%s' given twice in [%s] (first at line %d)", key, section,
+				       first);
+		g_hash_table_insert(ix->lines, g_strdup_printf("%s\n%s", section, key),
+				    GINT_TO_POINTER(lineno));
+	}
+	return TRUE;
+}
+
+static gboolean
+is_power_of_two(gint64 v)
+{
+	return v > 0 && (v & (v - 1)) == 0;
+}
+
+/* Parses TEXT as setting S's value and stores it into CFG. */
+static gboolean
+set_value(EktpConfig *cfg, const CfgSetting *s, const char *text, const char *file, int line,
+	  GError **error)
+{
+	void *slot = (char *)cfg + s->offset;
+
+	switch (s->type) {
+	case CFG_INT: {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(text, &end, 10);
+		if (*text == '\0' || *end != '\0' || errno == ERANGE)
+			return fail_at(error, file, line, "%s: '%s' is not a whole number", s->key,
+				       text);
+		if (v < s->min || v > s->max)
+			return fail_at(error, file, line,
+				       "%s: %lld is out of range (%" G_GINT64_FORMAT " to %"
+				       G_GINT64_FORMAT "%s%s)", s->key, v, s->min, s->max,
+				       s->unit ? " " : "", s->unit ? s->unit : "");
+		if (s->power_of_two && !is_power_of_two(v))
+			return fail_at(error, file, line, "%s: %lld is not a power of two", s->key, v);
+		*(gint64 *)slot = v;
+		return TRUE;
+	}
+	case CFG_STRING:
+	case CFG_PATH:
+		if ((gint64)strlen(text) > s->max)
+			return fail_at(error, file, line, "%s: longer than %" G_GINT64_FORMAT " bytes",
+				       s->key, s->max);
+		if (s->type == CFG_PATH && *text == '\0')
+			return fail_at(error, file, line, "%s: must not be empty", s->key);
+		g_free(*(char **)slot);
+		*(char **)slot = g_strdup(text);
+		return TRUE;
+	case CFG_ENUM: {
+		for (int i = 0; s->choices[i]; i++) {
+			if (strcmp(s->choices[i], text) == 0) {
+				*(int *)slot = i;
+				return TRUE;
+			}
+		}
+		g_autofree char *all = g_strjoinv(", ", (char **)s->choices);
+		return fail_at(error, file, line, "%s: '%s' is not one of %s", s->key, text, all);
+	}
+	}
+	g_assert_not_reached();
+}
+
+static char *
+resolve(const char *base, const char *path)
+{
+	if (g_path_is_absolute(path))
+		return g_canonicalize_filename(path, NULL);
+	return g_canonicalize_filename(path, base);
+}
+
+EktpConfig *
+cfg_load(const char *file, const char *state_dir, GError **error)
+{
+	g_autoptr(EktpConfig) cfg = g_new0(EktpConfig, 1);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autofree char *text = NULL;
+	g_autofree char *cwd = g_get_current_dir();
+	LineIndex ix = { g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), file };
+	gboolean ok = FALSE;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
+		if (!set_value(cfg, &settings[i], settings[i].def, NULL, 0, error))
+			g_assert_not_reached(); /* the table's defaults are valid */
+
+	if (file) {
+		GError *e = NULL;
+		cfg->file = g_strdup(file);
+		if (!g_file_get_contents(file, &text, NULL, &e)) {
+			g_set_error(error, CFG_ERROR, 0, "%s:0: %s", file, e->message);
+			g_error_free(e);
+			goto out;
+		}
+		if (!g_utf8_validate(text, -1, NULL)) {
+			fail_at(error, file, 0, "not valid UTF-8");
+			goto out;
+		}
+		if (!index_text(&ix, text, error))
+			goto out;
+		if (!g_key_file_load_from_data(kf, text, -1, G_KEY_FILE_NONE, &e)) {
+			fail_at(error, file, 0, "%s", e->message);
+			g_error_free(e);
+			goto out;
+		}
+		for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+			const CfgSetting *s = &settings[i];
+			if (!g_key_file_has_key(kf, s->section, s->key, NULL))
+				continue;
+			g_autofree char *v = g_key_file_get_string(kf, s->section, s->key, &e);
+			int line = index_line(&ix, s->section, s->key);
+			if (!v) {
+				fail_at(error, file, line, "%s: %s", s->key, e->message);
+				g_error_free(e);
+				goto out;
+			}
+			if (!set_value(cfg, s, g_strstrip(v), file, line, error))
+				goto out;
+		}
+	}
+
+	/* Precedence for the state directory: -S or EKTP_STATE_DIR, then the file. */
+	if (state_dir && *state_dir) {
+		g_free(cfg->state_dir);
+		cfg->state_dir = g_strdup(state_dir);
+	}
+	char *abs = resolve(cwd, cfg->state_dir);
+	g_free(cfg->state_dir);
+	cfg->state_dir = abs;
+	abs = resolve(cfg->state_dir, cfg->socket_path);
+	g_free(cfg->socket_path);
+	cfg->socket_path = abs;
+	abs = resolve(cfg->state_dir, cfg->database);
+	g_free(cfg->database);
+	cfg->database = abs;
+	if (strlen(cfg->socket_path) > 107) {
+		fail_at(error, file, index_line(&ix, "daemon", "socket"),
+			"socket: '%s' is longer than a Unix socket path may be (107 bytes)",
+			cfg->socket_path);
+		goto out;
+	}
+	ok = TRUE;
+out:
+	g_hash_table_destroy(ix.lines);
+	return ok ? g_steal_pointer(&cfg) : NULL;
+}
+
+void
+cfg_free(EktpConfig *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
+		if (settings[i].type == CFG_STRING || settings[i].type == CFG_PATH)
+			g_free(*(char **)((char *)cfg + settings[i].offset));
+	g_free(cfg->file);
+	g_free(cfg);
+}
+
+static gboolean
+same_value(const CfgSetting *s, const EktpConfig *a, const EktpConfig *b)
+{
+	const void *pa = (const char *)a + s->offset, *pb = (const char *)b + s->offset;
+	switch (s->type) {
+	case CFG_INT:
+		return *(const gint64 *)pa == *(const gint64 *)pb;
+	case CFG_ENUM:
+		return *(const int *)pa == *(const int *)pb;
+	case CFG_STRING:
+	case CFG_PATH:
+		return g_strcmp0(*(char *const *)pa, *(char *const *)pb) == 0;
+	}
+	g_assert_not_reached();
+}
+
+int
+cfg_apply_reload(EktpConfig *live, const EktpConfig *fresh, GPtrArray *ignored)
+{
+	int changed = 0;
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+		const CfgSetting *s = &settings[i];
+		if (same_value(s, live, fresh))
+			continue;
+		if (!s->reloadable) {
+			if (ignored)
+				g_ptr_array_add(ignored, g_strdup_printf("%s.%s", s->section, s->key));
+			continue;
+		}
+		void *dst = (char *)live + s->offset;
+		const void *src = (const char *)fresh + s->offset;
+		switch (s->type) {
+		case CFG_INT:
+			*(gint64 *)dst = *(const gint64 *)src;
+			break;
+		case CFG_ENUM:
+			*(int *)dst = *(const int *)src;
+			break;
+		case CFG_STRING:
+		case CFG_PATH:
+			g_free(*(char **)dst);
+			*(char **)dst = g_strdup(*(char *const *)src);
+			break;
+		}
+		changed++;
+	}
+	return changed;
+}
+
+void
+cfg_write_documented(GString *out)
+{
+	const char *section = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+		const CfgSetting *s = &settings[i];
+		if (g_strcmp0(section, s->section) != 0) {
+			section = s->section;
+			g_string_append_printf(out, "%s[%s]\n", i ? "\n" : "", section);
+		}
+		g_autofree char *help = g_strdup(s->help);
+		g_string_append(out, "\n");
+		/* Wrap the help text at about 78 columns. */
+		GString *line = g_string_new("#");
+		g_auto(GStrv) words = g_strsplit(help, " ", -1);
+		for (int w = 0; words[w]; w++) {
+			if (!*words[w])
+				continue;
+			if (line->len + 1 + strlen(words[w]) > 78) {
+				g_string_append_printf(out, "%s\n", line->str);
+				g_string_assign(line, "#");
+			}
+			g_string_append_printf(line, " %s", words[w]);
+		}
+		g_string_append_printf(out, "%s\n", line->str);
+		g_string_free(line, TRUE);
+		if (s->type == CFG_INT)
+			g_string_append_printf(out, "# Range %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+					       "%s%s%s.", s->min, s->max, s->unit ? " " : "",
+					       s->unit ? s->unit : "",
+					       s->power_of_two ? ", a power of two" : "");
+		else
+			g_string_append(out, "#");
+		g_string_append_printf(out, " %s.\n", s->reloadable ? "SIGHUP reloads it"
+								       : "Read at start only");
+		g_string_append_printf(out, "#%s = %s\n", s->key, s->def);
+	}
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ektpd's settings: one table declares every configuration key with its type,
+ * default, bounds, unit, help text and whether SIGHUP may change it.  The INI
+ * file is read with GKeyFile; this module checks it against the table and
+ * reports the first problem as "FILE:LINE: reason".  config/ektpd.conf and the
+ * README's key list are written from the same table (ektpd --print-settings).
+ */
+#ifndef EKTP_UTIL_CONFIG_H
+#define EKTP_UTIL_CONFIG_H
+
+#include <glib.h>
+#include <stddef.h>
+
+#define CFG_ERROR (cfg_error_quark())
+GQuark cfg_error_quark(void);
+
+typedef enum {
+	CFG_INT,    /* whole number within [min, max] */
+	CFG_STRING, /* text of at most max bytes */
+	CFG_PATH,   /* file name; relative ones resolve against the state directory */
+	CFG_ENUM,   /* one word of choices; stored as its index */
+} CfgType;
+
+typedef struct {
+	const char *section;
+	const char *key;
+	CfgType type;
+	const char *def; /* the default, written as in the file */
+	gint64 min, max; /* CFG_INT bounds; CFG_STRING/CFG_PATH: max length */
+	const char *const *choices; /* CFG_ENUM, NULL-terminated */
+	const char *unit;
+	gboolean reloadable; /* SIGHUP may change it */
+	gboolean power_of_two;
+	size_t offset; /* into EktpConfig */
+	const char *help;
+} CfgSetting;
+
+typedef struct {
+	/* [daemon] */
+	char *state_dir; /* absolute */
+	char *socket_path; /* absolute */
+	char *socket_group; /* "" = the daemon's own group */
+	char *database; /* absolute */
+	int log_level; /* LogLevel */
+	/* [api] */
+	gint64 max_body;
+	/* [auth] */
+	gint64 session_idle;
+	gint64 max_failed_logins;
+	gint64 lockout;
+	gint64 pin_min_length;
+	gint64 scrypt_n;
+
+	char *file; /* the file read, or NULL for built-in defaults */
+} EktpConfig;
+
+/* The table, for documentation and tests.  Borrowed, static. */
+const CfgSetting *cfg_settings(size_t *n_out);
+
+/*
+ * Reads FILE (NULL: defaults only).  STATE_DIR (may be NULL) overrides the
+ * file's [daemon] state_dir.  Relative paths resolve as documented.
+ * Returns a new config (caller frees with cfg_free) or NULL with ERROR set to
+ * "FILE:LINE: reason".
+ */
+EktpConfig *cfg_load(const char *file, const char *state_dir, GError **error);
+void cfg_free(EktpConfig *cfg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(EktpConfig, cfg_free)
+
+/*
+ * Copies the reloadable settings of FRESH into LIVE.  For every setting that
+ * changed but is not reloadable, appends "section.key" to IGNORED (may be
+ * NULL).  Returns the number of settings changed.
+ */
+int cfg_apply_reload(EktpConfig *live, const EktpConfig *fresh, GPtrArray *ignored);
+
+/* Writes a commented INI file with every key at its default. */
+void cfg_write_documented(GString *out);
+
+#endif
