@@ -9,7 +9,7 @@
 # Debian packages: build libraries, then test tools.
 DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-dev \
               libsqlite3-dev libssl-dev
-DEBS_TEST  := libcmocka-dev curl sqlite3 util-linux procps
+DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps
 DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
 
 PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto

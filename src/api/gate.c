@@ -150,6 +150,28 @@ check_member(const ApiField *f, JsonNode *v, ApiError *err)
 		    type_name(f->type));
 }
 
+/*
+ * TRUE when the JSON text escapes a NUL ("\u0000" after an odd run of
+ * backslashes).  C strings would end there, so a name "bob\u0000x" would
+ * become "bob": such a body is refused outright.
+ */
+static gboolean
+has_escaped_nul(const char *data, gsize len)
+{
+	for (gsize i = 0; i + 6 <= len; i++) {
+		if (data[i] != '\\')
+			continue;
+		gsize run = 1;
+		while (i + run < len && data[i + run] == '\\')
+			run++;
+		gsize u = i + run - 1; /* the last backslash of the run */
+		if (run % 2 == 1 && u + 6 <= len && memcmp(data + u + 1, "u0000", 5) == 0)
+			return TRUE;
+		i += run - 1;
+	}
+	return FALSE;
+}
+
 JsonObject *
 api_gate_body(const ApiField *fields, const char *data, gsize len, ApiError *err)
 {
@@ -165,6 +187,10 @@ api_gate_body(const ApiField *fields, const char *data, gsize len, ApiError *err
 	}
 	if (memchr(data, '\0', len) || !g_utf8_validate(data, (gssize)len, NULL)) {
 		fail(err, 400, "bad_json", NULL, "body is not valid UTF-8 text");
+		return NULL;
+	}
+	if (has_escaped_nul(data, len)) {
+		fail(err, 400, "bad_json", NULL, "body holds a NUL character (\\u0000)");
 		return NULL;
 	}
 	g_autoptr(JsonParser) parser = json_parser_new_immutable();

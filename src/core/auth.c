@@ -236,7 +236,7 @@ auth_login_finish(Auth *a, const AuthLogin *l, gboolean pin_ok, char token[65],
 		/* Another attempt locked the account while this one was hashing. */
 		g_set_error(&refusal, AUTH_ERROR, AUTH_ERROR_LOCKED,
 			    "account '%s' is locked until %s", u.name, timefmt_iso(u.locked_until, t));
-		rc = 0;
+		rc = audit_append(a->st, &who, "login", u.name, "locked", NULL, now, error);
 		goto out;
 	}
 	gint64 failed = u.locked_until ? 0 : u.failed_logins; /* an expired lock starts afresh */
@@ -332,6 +332,11 @@ auth_user_add(Auth *a, const AuditActor *who, const char *name, Role role,
 		.pin_hash = (char *)pin_hash,
 		.created_at = now,
 	};
+	if (!*u.role) {
+		g_set_error(error, AUTH_ERROR, AUTH_ERROR_INVALID,
+			    "role must be one of operator, supervisor, technician, admin");
+		return -1;
+	}
 	g_autofree char *detail = audit_detail("role", u.role, NULL);
 
 	if (store_begin(a->st, error) < 0)

@@ -80,10 +80,11 @@ crypto_pin_verify(const char *pin, const char *stored)
 	g_auto(GStrv) part = g_strsplit(stored, "$", -1);
 	if (g_strv_length(part) != 6 || strcmp(part[0], "scrypt") != 0)
 		return -1;
-	guint64 n = g_ascii_strtoull(part[1], NULL, 10);
-	guint64 r = g_ascii_strtoull(part[2], NULL, 10);
-	guint64 p = g_ascii_strtoull(part[3], NULL, 10);
-	if (n < 2 || n > (1 << 24) || (n & (n - 1)) || r < 1 || r > 32 || p < 1 || p > 16)
+	/* Bounds no hash of ours exceeds: a doctored one must not ask for gigabytes. */
+	guint64 n, r, p;
+	if (!g_ascii_string_to_unsigned(part[1], 10, 2, 1 << 20, &n, NULL) || (n & (n - 1)) ||
+	    !g_ascii_string_to_unsigned(part[2], 10, 1, 16, &r, NULL) ||
+	    !g_ascii_string_to_unsigned(part[3], 10, 1, 4, &p, NULL))
 		return -1;
 	gsize salt_len = 0, want_len = 0;
 	g_autofree guchar *salt = g_base64_decode(part[4], &salt_len);

@@ -110,13 +110,8 @@ col_text(sqlite3_stmt *s, int i)
 static int
 exec(Store *st, const char *sql, GError **error)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
-	if (rc == SQLITE_OK)
-		return 0;
-	g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED, "%s", msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return set_error(st, NULL, rc, "exec");
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "exec");
 }
 
 /* One scalar integer from SQL (no parameters); -1 with ERROR on failure. */

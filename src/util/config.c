@@ -21,7 +21,7 @@ static const char *const log_levels[] = { "error", "warning", "info", "debug", N
 
 static const CfgSetting settings[] = {
 	{ .section = "daemon", .key = "state_dir", .type = CFG_STRING, .def = "var",
-	  .max = PATH_MAX, .offset = OFF(state_dir),
+	  .min = 1, .max = PATH_MAX, .offset = OFF(state_dir),
 	  .help = "Directory for the socket, the database and other state; relative to the "
 		  "current directory.  The -S flag and EKTP_STATE_DIR override it." },
 	{ .section = "daemon", .key = "socket", .type = CFG_PATH, .def = "ektpd.sock",
@@ -196,7 +196,7 @@ set_value(EktpConfig *cfg, const CfgSetting *s, const char *text, const char *fi
 		if ((gint64)strlen(text) > s->max)
 			return fail_at(error, file, line, "%s: longer than %" G_GINT64_FORMAT " bytes",
 				       s->key, s->max);
-		if (s->type == CFG_PATH && *text == '\0')
+		if ((s->type == CFG_PATH || s->min > 0) && *text == '\0')
 			return fail_at(error, file, line, "%s: must not be empty", s->key);
 		g_free(*(char **)slot);
 		*(char **)slot = g_strdup(text);
@@ -394,6 +394,6 @@ cfg_write_documented(GString *out)
 			g_string_append(out, "#");
 		g_string_append_printf(out, " %s.\n", s->reloadable ? "SIGHUP reloads it"
 								       : "Read at start only");
-		g_string_append_printf(out, "#%s = %s\n", s->key, s->def);
+		g_string_append_printf(out, "#%s =%s%s\n", s->key, *s->def ? " " : "", s->def);
 	}
 }

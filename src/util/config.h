@@ -27,7 +27,7 @@ typedef struct {
 	const char *key;
 	CfgType type;
 	const char *def; /* the default, written as in the file */
-	gint64 min, max; /* CFG_INT bounds; CFG_STRING/CFG_PATH: max length */
+	gint64 min, max; /* CFG_INT bounds; CFG_STRING/CFG_PATH: min 1 = not empty, max length */
 	const char *const *choices; /* CFG_ENUM, NULL-terminated */
 	const char *unit;
 	gboolean reloadable; /* SIGHUP may change it */

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+#
+# Helpers for the regression scripts: a private daemon on a private state
+# directory, API calls through curl --unix-socket, and TAP output ("ok -" /
+# "not ok -") that tests/run counts.  Source it, then call setup.
+
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+: "${EKTPD:=$top/bin/ektpd}" "${EKTPCTL:=$top/bin/ektpctl}"
+TEST_NAME=$(basename "$0" .sh)
+SLOW=${EKTP_TEST_SLOW:-1} # multiplies waits, for sanitizer builds
+T=""
+DAEMON_PID=""
+FAILS=0
+
+setup() {
+	T=$(mktemp -d "${TMPDIR:-/tmp}/ektp-$TEST_NAME.XXXXXX")
+	chmod 755 "$T"
+	mkdir -p "$T/run"
+	chmod 700 "$T/run"
+	export HOME="$T" XDG_RUNTIME_DIR="$T/run" EKTP_STATE_DIR="$T/var"
+	SOCK="$T/var/ektpd.sock"
+	DB="$T/var/ektp.db"
+	CONF="$T/ektpd.conf"
+	# Cheap PIN hashes keep the tests fast; the default cost is tested by unit tests.
+	write_conf ""
+	trap teardown EXIT
+}
+
+# write_conf EXTRA: the test config, with EXTRA lines appended (sections included).
+write_conf() {
+	printf '[auth]\nscrypt_n = 1024\n%b\n' "$1" >"$CONF"
+}
+
+teardown() {
+	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID"
+		wait "$DAEMON_PID" 2>/dev/null
+	fi
+	if [ "$FAILS" -gt 0 ] && [ -f "$T/ektpd.log" ]; then
+		echo "# daemon log:"
+		sed 's/^/#   /' "$T/ektpd.log"
+	fi
+	rm -rf "$T"
+}
+
+ok() { echo "ok - $*"; }
+not_ok() {
+	echo "not ok - $*"
+	FAILS=$((FAILS + 1))
+}
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
+}
+
+# like DESCRIPTION TEXT PATTERN (grep -E)
+like() {
+	if printf '%s' "$2" | grep -qE -- "$3"; then ok "$1"; else
+		not_ok "$1 ('$2' does not match /$3/)"
+	fi
+}
+
+start_daemon() {
+	"$EKTPD" -c "$CONF" -S "$T/var" "$@" >>"$T/ektpd.log" 2>&1 &
+	DAEMON_PID=$!
+	local i
+	for i in $(seq 1 $((100 * SLOW))); do
+		if curl -s -o /dev/null --unix-socket "$SOCK" http://localhost/v1/status; then
+			return 0
+		fi
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	not_ok "daemon started"
+	cat "$T/ektpd.log"
+	exit 1
+}
+
+# stop_daemon [SIGNAL]: sets DAEMON_RC.
+stop_daemon() {
+	kill -"${1:-TERM}" "$DAEMON_PID"
+	wait "$DAEMON_PID"
+	DAEMON_RC=$?
+	DAEMON_PID=""
+}
+
+# api METHOD PATH [BODY] [TOKEN]: sets STATUS and BODY.
+api() {
+	local args=(-s -m $((30 * SLOW)) -o "$T/body" -w '%{http_code}' --unix-socket "$SOCK" -X "$1")
+	[ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
+	[ -n "${4:-}" ] && args+=(-H "Authorization: Bearer $4")
+	STATUS=$(curl "${args[@]}" "http://localhost$2")
+	BODY=$(cat "$T/body" 2>/dev/null)
+}
+
+# jget FILTER: applies a jq filter to the last BODY.
+jget() { printf '%s' "$BODY" | jq -r "$1"; }
+
+# add_user NAME ROLE PIN TOKEN (TOKEN empty: the root bootstrap)
+add_user() {
+	api POST /v1/users "{\"name\":\"$1\",\"role\":\"$2\",\"pin\":\"$3\"}" "${4:-}"
+	[ "$STATUS" = 201 ]
+}
+
+# login NAME PIN: prints the token.
+login() {
+	api POST /v1/login "{\"user\":\"$1\",\"pin\":\"$2\"}"
+	jget .token
+}
+
+ctl() { "$EKTPCTL" -S "$T/var" "$@"; }
+
+audit_rows() {
+	api GET /v1/status
+	jget .counts.audit_rows
+}
+
+done_testing() {
+	[ "$FAILS" -eq 0 ]
+}

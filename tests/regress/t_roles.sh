@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The role matrix: every role (and no token) against every route.  The
+# expected matrix is written out here, independently of the daemon's route
+# table; a route the daemon has but this matrix lacks fails the test.
+. "$(dirname "$0")/lib.sh"
+setup
+start_daemon
+
+PIN=246810
+add_user admin admin $PIN || not_ok "bootstrap admin"
+ADMIN=$(login admin $PIN)
+for r in operator supervisor technician; do
+	add_user "$r" "$r" $PIN "$ADMIN" || not_ok "add $r"
+done
+add_user victim operator $PIN "$ADMIN"
+
+# METHOD PATH ROLES-ALLOWED (public = no token needed; self = one's own {name})
+MATRIX="GET /v1/status public
+POST /v1/login public
+POST /v1/logout operator,supervisor,technician,admin
+GET /v1/whoami operator,supervisor,technician,admin
+GET /v1/users admin
+POST /v1/users admin
+POST /v1/users/{name}/disable admin
+POST /v1/users/{name}/pin admin,self
+GET /v1/audit supervisor,admin
+GET /v1/audit/verify supervisor,admin"
+
+# Every route in the daemon appears in the matrix above, and vice versa.
+daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)
+test_routes=$(printf '%s\n' "$MATRIX" | awk '{print $1, $2}' | sort)
+is "the daemon's routes are exactly the matrix's" "$daemon_routes" "$test_routes"
+
+n=0
+# body_for PATH ROLE: a valid request body, so a refusal can only be the role's.
+body_for() {
+	n=$((n + 1))
+	case "$1" in
+	/v1/login) echo "{\"user\":\"victim\",\"pin\":\"$PIN\"}" ;;
+	/v1/users) echo "{\"name\":\"new$n\",\"role\":\"operator\",\"pin\":\"$PIN\"}" ;;
+	*/pin) [ "$3" = self ] && echo "{\"pin\":\"$PIN\",\"old_pin\":\"$PIN\"}" || echo "{\"pin\":\"$PIN\"}" ;;
+	*) echo "" ;;
+	esac
+}
+
+while read -r method path allowed; do
+	for role in none operator supervisor technician admin; do
+		token=""
+		[ "$role" != none ] && token=$(login "$role" $PIN)
+		for target in other self; do
+			[[ "$path" == *"{name}"* ]] || [ "$target" = other ] || continue
+			name=victim
+			[ "$target" = self ] && name=$role
+			[ "$role" = none ] && [ "$target" = self ] && continue
+			p=${path/\{name\}/$name}
+			if [[ "$p" == */disable ]] && [ "$target" = other ]; then
+				p=/v1/users/no-such-user/disable # allowed → 404, never disables anyone
+			fi
+			before=$(audit_rows)
+			api "$method" "$p" "$(body_for "$path" "$role" "$target")" "$token"
+			got=$STATUS
+			after=$(audit_rows)
+			if [[ ",$allowed," == *",public,"* || ",$allowed," == *",$role,"* ]] ||
+				{ [ "$target" = self ] && [[ ",$allowed," == *",self,"* ]]; }; then
+				if [ "$got" = 401 ] || [ "$got" = 403 ] || [ "${got:0:1}" = 5 ]; then
+					not_ok "$role may $method $p (got $got: $BODY)"
+				else
+					ok "$role may $method $p ($got)"
+				fi
+				# A state change that succeeded left exactly one audit row.
+				if [ "$method" = POST ] && [ "${got:0:1}" = 2 ]; then
+					is "$role $method $p wrote one audit row" $((after - before)) 1
+				fi
+			else
+				want=403
+				[ "$role" = none ] && want=401
+				is "$role may not $method $p" "$got" "$want"
+				is "$role refused $method $p wrote nothing" "$after" "$before"
+			fi
+		done
+	done
+done <<<"$MATRIX"
+
+# The first admin exists now: root without a token is refused.
+api POST /v1/users "{\"name\":\"late\",\"role\":\"admin\",\"pin\":\"$PIN\"}"
+is "root cannot create an admin without a token once one exists" "$STATUS" 401
+done_testing

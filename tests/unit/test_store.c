@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for store/: opening a fresh database (schema version, WAL
+ * journal, integrity), migrating a version-1 database with a user in it,
+ * refusing a newer schema and a file that is not a database, and the typed
+ * queries for users, sessions and audit rows, including constraint errors,
+ * names full of SQL metacharacters and rolled-back transactions.  Raw sqlite3
+ * calls appear only here, on a second connection, to build or inspect files
+ * the way another program would.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store/store.h"
+
+typedef struct {
+	char *dir;
+	char *path; /* dir/ektp.db */
+	Store *st;  /* opened by the tests that want one */
+} Fixture;
+
+static void
+quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	(void)message;
+	(void)data;
+}
+
+static int
+setup(void **state)
+{
+	Fixture *f = g_new0(Fixture, 1);
+	f->dir = g_dir_make_tmp("ektp-test-store-XXXXXX", NULL);
+	assert_non_null(f->dir);
+	f->path = g_build_filename(f->dir, "ektp.db", NULL);
+	*state = f;
+	return 0;
+}
+
+/* Opens f->path at the current schema; fails the test when it cannot. */
+static int
+setup_open(void **state)
+{
+	setup(state);
+	Fixture *f = *state;
+	GError *error = NULL;
+	f->st = store_open(f->path, &error);
+	if (!f->st)
+		fail_msg("store_open: %s", error->message);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	Fixture *f = *state;
+	store_close(f->st);
+	GDir *d = g_dir_open(f->dir, 0, NULL);
+	if (d) {
+		const char *name;
+		while ((name = g_dir_read_name(d))) {
+			g_autofree char *p = g_build_filename(f->dir, name, NULL);
+			g_remove(p);
+		}
+		g_dir_close(d);
+	}
+	g_rmdir(f->dir);
+	g_free(f->path);
+	g_free(f->dir);
+	g_free(f);
+	return 0;
+}
+
+/* Runs SQL on a separate connection to PATH; fails the test on error. */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		fail_msg("open %s: %s", path, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, 2000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* The first column of the first row of SQL on a separate connection, as text (caller frees). */
+static char *
+raw_text(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *out = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		fail_msg("open %s: %s", path, sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		out = g_strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return out;
+}
+
+static void
+add_user(Store *st, const char *name, const char *role, gboolean disabled)
+{
+	StoreUser u = {
+		.name = (char *)name,
+		.role = (char *)role,
+		.pin_hash = (char *)"scrypt$1024$8$1$c2FsdA==$aGFzaA==",
+		.disabled = disabled,
+		.created_at = 1000,
+	};
+	GError *error = NULL;
+	if (store_user_insert(st, &u, &error) < 0)
+		fail_msg("insert %s: %s", name, error->message);
+}
+
+/* ---- opening ---- */
+
+static void
+test_open_fresh(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	assert_false(g_file_test(f->path, G_FILE_TEST_EXISTS));
+	f->st = store_open(f->path, &error);
+	assert_non_null(f->st);
+	assert_null(error);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	assert_int_equal(STORE_SCHEMA_VERSION, 2);
+
+	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_non_null(ok);
+	assert_string_equal(ok, "ok");
+
+	assert_int_equal(store_user_count(f->st, &error), 0);
+	assert_int_equal(store_audit_count(f->st, &error), 0);
+	gint64 rows = -1;
+	g_autofree char *hash = NULL;
+	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
+	assert_int_equal(rows, 0);
+	assert_string_equal(hash, "");
+
+	/* WAL: a write lands in the -wal file, and the file says so to anyone. */
+	add_user(f->st, "alice", "admin", FALSE);
+	g_autofree char *wal = g_strconcat(f->path, "-wal", NULL);
+	GStatBuf sb;
+	assert_int_equal(g_stat(wal, &sb), 0);
+	assert_true(sb.st_size > 0);
+	g_autofree char *mode = raw_text(f->path, "PRAGMA journal_mode");
+	assert_non_null(mode);
+	assert_string_equal(mode, "wal");
+	assert_true(store_size_bytes(f->st) >= (gint64)sb.st_size);
+	g_autofree char *version = raw_text(f->path, "PRAGMA user_version");
+	assert_string_equal(version, "2");
+}
+
+static void
+test_reopen_keeps_data(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	f->st = store_open(f->path, &error);
+	assert_non_null(f->st);
+	add_user(f->st, "alice", "admin", FALSE);
+	store_close(f->st);
+	f->st = store_open(f->path, &error);
+	assert_non_null(f->st);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "alice", &u, &error), 1);
+	assert_string_equal(u.role, "admin");
+	store_user_clear(&u);
+}
+
+static void
+test_migrate_from_v1(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	Store *old = store_open_version(f->path, 1, &error);
+	assert_non_null(old);
+	assert_int_equal(store_schema_version(old), 1);
+	store_close(old);
+
+	/* Version 1 has no sessions and no lockout columns yet. */
+	g_autofree char *tables = raw_text(
+		f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sessions'");
+	assert_string_equal(tables, "0");
+	raw_exec(f->path, "INSERT INTO users (id, name, role, pin_hash, disabled, created_at) "
+			  "VALUES (7, 'old.timer', 'supervisor', 'scrypt$x', 0, 1234)");
+
+	f->st = store_open(f->path, &error);
+	if (!f->st)
+		fail_msg("store_open: %s", error->message);
+	assert_int_equal(store_schema_version(f->st), 2);
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "old.timer", &u, &error), 1);
+	assert_int_equal(u.id, 7);
+	assert_string_equal(u.role, "supervisor");
+	assert_string_equal(u.pin_hash, "scrypt$x");
+	assert_false(u.disabled);
+	assert_int_equal(u.created_at, 1234);
+	assert_int_equal(u.failed_logins, 0);
+	assert_int_equal(u.locked_until, 0);
+	assert_int_equal(u.last_login_at, 0);
+	store_user_clear(&u);
+
+	/* The new table works, and refers to the old user. */
+	assert_int_equal(store_session_insert(f->st, "tok", 7, 50, &error), 0);
+	StoreSession s = { 0 };
+	assert_int_equal(store_session_get(f->st, "tok", &s, &error), 1);
+	assert_string_equal(s.user, "old.timer");
+	store_session_clear(&s);
+	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_string_equal(ok, "ok");
+}
+
+static void
+test_refuses_newer_schema(void **state)
+{
+	Fixture *f = *state;
+	g_autofree char *sql = g_strdup_printf("CREATE TABLE future (x); PRAGMA user_version = %d",
+					       STORE_SCHEMA_VERSION + 1);
+	raw_exec(f->path, sql);
+
+	GError *error = NULL;
+	Store *st = store_open(f->path, &error);
+	assert_null(st);
+	assert_non_null(error);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_SCHEMA));
+	assert_non_null(strstr(error->message, "newer"));
+	g_error_free(error);
+
+	/* Nothing was migrated. */
+	g_autofree char *version = raw_text(f->path, "PRAGMA user_version");
+	g_autofree char *want = g_strdup_printf("%d", STORE_SCHEMA_VERSION + 1);
+	assert_string_equal(version, want);
+	g_autofree char *users = raw_text(
+		f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'users'");
+	assert_string_equal(users, "0");
+}
+
+static void
+test_refuses_non_database(void **state)
+{
+	Fixture *f = *state;
+	g_autoptr(GString) junk = g_string_new(NULL);
+	while (junk->len < 8192)
+		g_string_append(junk, "this is an enrollment note, not an SQLite database\n");
+	assert_true(g_file_set_contents(f->path, junk->str, (gssize)junk->len, NULL));
+
+	GError *error = NULL;
+	Store *st = store_open(f->path, &error);
+	assert_null(st);
+	assert_non_null(error);
+	assert_true(error->domain == STORE_ERROR);
+	assert_int_equal(error->code, STORE_ERROR_CORRUPT);
+	g_error_free(error);
+
+	/* The file is left as it was. */
+	g_autofree char *after = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(f->path, &after, &len, NULL));
+	assert_int_equal(len, junk->len);
+	assert_memory_equal(after, junk->str, len);
+}
+
+static void
+test_open_missing_directory(void **state)
+{
+	Fixture *f = *state;
+	g_autofree char *path = g_build_filename(f->dir, "no", "such", "dir", "ektp.db", NULL);
+	GError *error = NULL;
+	Store *st = store_open(path, &error);
+	assert_null(st);
+	assert_non_null(error);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_IO));
+	g_error_free(error);
+}
+
+/* ---- users ---- */
+
+static void
+test_users(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	StoreUser in = {
+		.name = (char *)"zed",
+		.role = (char *)"operator",
+		.pin_hash = (char *)"scrypt$1024$8$1$AAAA$BBBB",
+		.created_at = 1700000000,
+		.id = 999, /* ignored */
+	};
+	assert_int_equal(store_user_insert(f->st, &in, &error), 0);
+	add_user(f->st, "amy", "admin", FALSE);
+	add_user(f->st, "bob", "admin", TRUE);
+
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "zed", &u, &error), 1);
+	assert_true(u.id > 0);
+	assert_int_not_equal(u.id, 999);
+	assert_string_equal(u.name, "zed");
+	assert_string_equal(u.role, "operator");
+	assert_string_equal(u.pin_hash, "scrypt$1024$8$1$AAAA$BBBB");
+	assert_false(u.disabled);
+	assert_int_equal(u.created_at, 1700000000);
+	assert_int_equal(u.failed_logins, 0);
+	gint64 zed = u.id;
+	store_user_clear(&u);
+	assert_null(u.name);
+
+	assert_int_equal(store_user_get(f->st, "nobody", &u, &error), 0);
+	assert_null(error);
+	assert_int_equal(store_user_get(f->st, "ZED", &u, &error), 0);
+
+	g_autoptr(GPtrArray) list = store_user_list(f->st, &error);
+	assert_non_null(list);
+	assert_int_equal(list->len, 3);
+	const char *order[] = { "amy", "bob", "zed" };
+	for (guint i = 0; i < 3; i++)
+		assert_string_equal(((StoreUser *)list->pdata[i])->name, order[i]);
+	assert_true(((StoreUser *)list->pdata[1])->disabled);
+
+	assert_int_equal(store_user_count(f->st, &error), 3);
+	assert_int_equal(store_user_count_role(f->st, "admin", &error), 1); /* bob is disabled */
+	assert_int_equal(store_user_count_role(f->st, "operator", &error), 1);
+	assert_int_equal(store_user_count_role(f->st, "technician", &error), 0);
+
+	/* Updates. */
+	assert_int_equal(store_user_set_pin(f->st, zed, "scrypt$new", &error), 0);
+	assert_int_equal(store_user_set_login_state(f->st, zed, 2, 1700000300, 1700000100, &error),
+			 0);
+	assert_int_equal(store_user_get(f->st, "zed", &u, &error), 1);
+	assert_string_equal(u.pin_hash, "scrypt$new");
+	assert_int_equal(u.failed_logins, 2);
+	assert_int_equal(u.locked_until, 1700000300);
+	assert_int_equal(u.last_login_at, 1700000100);
+	store_user_clear(&u);
+	assert_int_equal(store_user_set_disabled(f->st, zed, &error), 0);
+	assert_int_equal(store_user_get(f->st, "zed", &u, &error), 1);
+	assert_true(u.disabled);
+	store_user_clear(&u);
+	assert_int_equal(store_user_count_role(f->st, "operator", &error), 0);
+}
+
+static void
+test_user_duplicate_conflicts(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	add_user(f->st, "alice", "operator", FALSE);
+	StoreUser dup = {
+		.name = (char *)"alice",
+		.role = (char *)"admin",
+		.pin_hash = (char *)"other",
+		.created_at = 5,
+	};
+	assert_int_equal(store_user_insert(f->st, &dup, &error), -1);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT));
+	g_clear_error(&error);
+
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "alice", &u, &error), 1);
+	assert_string_equal(u.role, "operator");
+	store_user_clear(&u);
+	assert_int_equal(store_user_count(f->st, &error), 1);
+}
+
+static void
+test_user_role_check(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	static const char *const bad[] = { "boss", "", "Admin", "admin " };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		StoreUser u = {
+			.name = (char *)"mallory",
+			.role = (char *)bad[i],
+			.pin_hash = (char *)"h",
+			.created_at = 1,
+		};
+		assert_int_equal(store_user_insert(f->st, &u, &error), -1);
+		if (!g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT))
+			fail_msg("role '%s': %s", bad[i], error ? error->message : "no error");
+		g_clear_error(&error);
+	}
+	assert_int_equal(store_user_count(f->st, &error), 0);
+	static const char *const good[] = { "operator", "supervisor", "technician", "admin" };
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+		add_user(f->st, good[i], good[i], FALSE);
+	assert_int_equal(store_user_count(f->st, &error), 4);
+}
+
+static void
+test_user_names_with_metacharacters(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	static const char *const names[] = {
+		"o'; DROP TABLE users;--",
+		"\"double\" 'single'",
+		"back\\slash",
+		"100%_like",
+		"semi;colon); DELETE FROM audit; --",
+		"?1 ?2 :name @x $y",
+		"ünïcødé ✓",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		add_user(f->st, names[i], "operator", FALSE);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		StoreUser u = { 0 };
+		assert_int_equal(store_user_get(f->st, names[i], &u, &error), 1);
+		assert_string_equal(u.name, names[i]);
+		store_user_clear(&u);
+	}
+	/* LIKE wildcards are not wildcards here. */
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "100%", &u, &error), 0);
+
+	g_autoptr(GPtrArray) list = store_user_list(f->st, &error);
+	assert_non_null(list);
+	assert_int_equal(list->len, G_N_ELEMENTS(names));
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		gboolean found = FALSE;
+		for (guint k = 0; k < list->len; k++)
+			found |= strcmp(((StoreUser *)list->pdata[k])->name, names[i]) == 0;
+		assert_true(found);
+	}
+	g_autofree char *tables = raw_text(
+		f->path, "SELECT count(*) FROM sqlite_master WHERE name IN ('users','audit')");
+	assert_string_equal(tables, "2");
+	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_string_equal(ok, "ok");
+}
+
+/* ---- transactions ---- */
+
+static void
+test_rollback_leaves_nothing(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	assert_int_equal(store_begin(f->st, &error), 0);
+	add_user(f->st, "ghost", "admin", FALSE);
+	StoreAuditRow r = { .id = 1, .ts = 1, .user = (char *)"", .role = (char *)"",
+			    .action = (char *)"user.add", .target = (char *)"ghost",
+			    .result = (char *)"ok", .detail = (char *)"{}",
+			    .prev_hash = (char *)"", .hash = (char *)"h1" };
+	assert_int_equal(store_audit_insert(f->st, &r, &error), 0);
+	assert_int_equal(store_audit_head_set(f->st, 1, "h1", &error), 0);
+	/* Visible inside the transaction... */
+	assert_int_equal(store_user_count(f->st, &error), 1);
+	store_rollback(f->st);
+
+	/* ...and gone after it, to this connection and to another. */
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(f->st, "ghost", &u, &error), 0);
+	assert_int_equal(store_user_count(f->st, &error), 0);
+	assert_int_equal(store_audit_count(f->st, &error), 0);
+	gint64 rows = -1;
+	g_autofree char *hash = NULL;
+	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
+	assert_int_equal(rows, 0);
+	assert_string_equal(hash, "");
+	g_autofree char *n = raw_text(f->path, "SELECT count(*) FROM users");
+	assert_string_equal(n, "0");
+
+	/* Rolling back with no transaction open is harmless. */
+	store_rollback(f->st);
+
+	/* A new transaction can begin, and a commit sticks. */
+	assert_int_equal(store_begin(f->st, &error), 0);
+	add_user(f->st, "real", "admin", FALSE);
+	assert_int_equal(store_commit(f->st, &error), 0);
+	g_autofree char *m = raw_text(f->path, "SELECT name FROM users");
+	assert_string_equal(m, "real");
+}
+
+/* ---- sessions ---- */
+
+static gint64
+user_id(Store *st, const char *name)
+{
+	StoreUser u = { 0 };
+	assert_int_equal(store_user_get(st, name, &u, NULL), 1);
+	gint64 id = u.id;
+	store_user_clear(&u);
+	return id;
+}
+
+static void
+test_sessions(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	add_user(f->st, "alice", "supervisor", FALSE);
+	add_user(f->st, "bob", "operator", FALSE);
+	gint64 alice = user_id(f->st, "alice"), bob = user_id(f->st, "bob");
+
+	assert_int_equal(store_session_insert(f->st, "hash-a1", alice, 1000, &error), 0);
+	assert_int_equal(store_session_insert(f->st, "hash-a2", alice, 900, &error), 0);
+	assert_int_equal(store_session_insert(f->st, "hash-b1", bob, 950, &error), 0);
+
+	StoreSession s = { 0 };
+	assert_int_equal(store_session_get(f->st, "hash-a1", &s, &error), 1);
+	assert_int_equal(s.user_id, alice);
+	assert_string_equal(s.user, "alice");
+	assert_string_equal(s.role, "supervisor");
+	assert_false(s.disabled);
+	assert_int_equal(s.created_at, 1000);
+	assert_int_equal(s.last_seen, 1000);
+	store_session_clear(&s);
+	assert_null(s.user);
+	assert_int_equal(store_session_get(f->st, "no-such-hash", &s, &error), 0);
+	assert_null(error);
+
+	/* Same hash twice, or a session of nobody, is refused. */
+	assert_int_equal(store_session_insert(f->st, "hash-a1", bob, 1, &error), -1);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT));
+	g_clear_error(&error);
+	assert_int_equal(store_session_insert(f->st, "hash-x", 4242, 1, &error), -1);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT));
+	g_clear_error(&error);
+
+	/* Touch moves last_seen only. */
+	assert_int_equal(store_session_touch(f->st, "hash-a1", 1050, &error), 0);
+	assert_int_equal(store_session_get(f->st, "hash-a1", &s, &error), 1);
+	assert_int_equal(s.created_at, 1000);
+	assert_int_equal(s.last_seen, 1050);
+	store_session_clear(&s);
+
+	/* Count and purge by last_seen: a1 1050, b1 950, a2 900. */
+	assert_int_equal(store_session_count(f->st, 0, &error), 3);
+	assert_int_equal(store_session_count(f->st, 950, &error), 2);
+	assert_int_equal(store_session_count(f->st, 1051, &error), 0);
+	assert_int_equal(store_session_purge(f->st, 950, &error), 1); /* a2 */
+	assert_int_equal(store_session_get(f->st, "hash-a2", &s, &error), 0);
+	assert_int_equal(store_session_purge(f->st, 950, &error), 0);
+	assert_int_equal(store_session_count(f->st, 0, &error), 2);
+
+	/* The disabled flag comes from the user. */
+	assert_int_equal(store_user_set_disabled(f->st, bob, &error), 0);
+	assert_int_equal(store_session_get(f->st, "hash-b1", &s, &error), 1);
+	assert_true(s.disabled);
+	store_session_clear(&s);
+
+	/* Delete one. */
+	assert_int_equal(store_session_delete(f->st, "hash-b1", &error), 0);
+	assert_int_equal(store_session_get(f->st, "hash-b1", &s, &error), 0);
+	assert_int_equal(store_session_delete(f->st, "hash-b1", &error), 0); /* already gone */
+	assert_int_equal(store_session_count(f->st, 0, &error), 1);
+}
+
+static void
+test_session_delete_user(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	add_user(f->st, "alice", "admin", FALSE);
+	add_user(f->st, "bob", "operator", FALSE);
+	gint64 alice = user_id(f->st, "alice"), bob = user_id(f->st, "bob");
+	const char *mine[] = { "a1", "a2", "a3" };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_session_insert(f->st, mine[i], alice, 10, &error), 0);
+	assert_int_equal(store_session_insert(f->st, "b1", bob, 10, &error), 0);
+
+	StoreSession s = { 0 };
+	assert_int_equal(store_session_delete_user(f->st, alice, "a2", &error), 0);
+	assert_int_equal(store_session_get(f->st, "a1", &s, &error), 0);
+	assert_int_equal(store_session_get(f->st, "a3", &s, &error), 0);
+	assert_int_equal(store_session_get(f->st, "a2", &s, &error), 1);
+	store_session_clear(&s);
+	assert_int_equal(store_session_get(f->st, "b1", &s, &error), 1); /* not alice's */
+	store_session_clear(&s);
+
+	/* No hash to keep: all of them go, and the bound value does not linger. */
+	assert_int_equal(store_session_delete_user(f->st, alice, NULL, &error), 0);
+	assert_int_equal(store_session_get(f->st, "a2", &s, &error), 0);
+	assert_int_equal(store_session_count(f->st, 0, &error), 1);
+}
+
+/* ---- audit rows ---- */
+
+static void
+test_audit_rows(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	gint64 id = -1;
+	char *hash = NULL;
+	assert_int_equal(store_audit_tail(f->st, &id, &hash, &error), 0);
+	assert_int_equal(id, 0);
+	assert_string_equal(hash, "");
+	g_free(hash);
+
+	StoreAuditRow r1 = { .id = 1, .ts = 100, .user = (char *)"", .role = (char *)"",
+			     .action = (char *)"login", .target = (char *)"alice",
+			     .result = (char *)"denied", .detail = (char *)"{\"n\":1}",
+			     .prev_hash = (char *)"", .hash = (char *)"hash-one" };
+	StoreAuditRow r2 = { .id = 2, .ts = 101, .user = (char *)"alice", .role = (char *)"admin",
+			     .action = (char *)"user.add", .target = (char *)"o'brien",
+			     .result = (char *)"ok", .detail = (char *)"{\"role\":\"operator\"}",
+			     .prev_hash = (char *)"hash-one", .hash = (char *)"hash-two" };
+	assert_int_equal(store_audit_insert(f->st, &r1, &error), 0);
+	assert_int_equal(store_audit_insert(f->st, &r2, &error), 0);
+	assert_int_equal(store_audit_count(f->st, &error), 2);
+
+	assert_int_equal(store_audit_tail(f->st, &id, &hash, &error), 0);
+	assert_int_equal(id, 2);
+	assert_string_equal(hash, "hash-two");
+	g_free(hash);
+
+	/* The chain fixes ids: an id used twice is refused. */
+	StoreAuditRow again = r2;
+	again.hash = (char *)"other";
+	assert_int_equal(store_audit_insert(f->st, &again, &error), -1);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CONFLICT));
+	g_clear_error(&error);
+
+	g_autoptr(GPtrArray) all = store_audit_list(f->st, 0, 10, &error);
+	assert_non_null(all);
+	assert_int_equal(all->len, 2);
+	const StoreAuditRow *want[] = { &r1, &r2 };
+	for (guint i = 0; i < 2; i++) {
+		const StoreAuditRow *got = all->pdata[i];
+		assert_int_equal(got->id, want[i]->id);
+		assert_int_equal(got->ts, want[i]->ts);
+		assert_string_equal(got->user, want[i]->user);
+		assert_string_equal(got->role, want[i]->role);
+		assert_string_equal(got->action, want[i]->action);
+		assert_string_equal(got->target, want[i]->target);
+		assert_string_equal(got->result, want[i]->result);
+		assert_string_equal(got->detail, want[i]->detail);
+		assert_string_equal(got->prev_hash, want[i]->prev_hash);
+		assert_string_equal(got->hash, want[i]->hash);
+	}
+	g_autoptr(GPtrArray) after1 = store_audit_list(f->st, 1, 10, &error);
+	assert_int_equal(after1->len, 1);
+	assert_int_equal(((StoreAuditRow *)after1->pdata[0])->id, 2);
+	g_autoptr(GPtrArray) first = store_audit_list(f->st, 0, 1, &error);
+	assert_int_equal(first->len, 1);
+	assert_int_equal(((StoreAuditRow *)first->pdata[0])->id, 1);
+	g_autoptr(GPtrArray) none = store_audit_list(f->st, 2, 10, &error);
+	assert_non_null(none);
+	assert_int_equal(none->len, 0);
+
+	/* The head is kept apart from the rows. */
+	gint64 rows = -1;
+	assert_int_equal(store_audit_head_set(f->st, 2, "hash-two", &error), 0);
+	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
+	assert_int_equal(rows, 2);
+	assert_string_equal(hash, "hash-two");
+	g_free(hash);
+
+	/* A missing head row is reported, not invented. */
+	raw_exec(f->path, "DELETE FROM audit_head");
+	hash = NULL;
+	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), -1);
+	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT));
+	assert_null(hash);
+	g_clear_error(&error);
+}
+
+int
+main(void)
+{
+	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
+			  quiet_log, NULL);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_fresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_missing_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_user_duplicate_conflicts, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_user_role_check, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_user_names_with_metacharacters, setup_open,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_session_delete_user, setup_open, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_rows, setup_open, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
