@@ -18,6 +18,9 @@
 #include "util/version.h"
 
 
+/* Connections the kernel queues before the loop accepts them (GLib's default is 10). */
+#define LISTEN_BACKLOG 256
+
 struct ApiServer {
 	ApiDeps deps;
 	SoupServer *soup;
@@ -391,6 +394,7 @@ api_server_new(const ApiDeps *deps, GError **error)
 		return NULL;
 	g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
 	/* Create the socket file without group-write/other bits from the start. */
+	g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
 	mode_t old = umask(0117);
 	gboolean bound = g_socket_bind(sock, addr, FALSE, error);
 	umask(old);

@@ -6,7 +6,7 @@
 
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-: "${EKTPD:=$top/bin/ektpd}" "${EKTPCTL:=$top/bin/ektpctl}"
+: "${EKTPD:=$top/bin/ektpd}" "${EKTPCTL:=$top/bin/ektpctl}" "${EKTP_SOURCE_DIR:=$top}"
 TEST_NAME=$(basename "$0" .sh)
 SLOW=${EKTP_TEST_SLOW:-1} # multiplies waits, for sanitizer builds
 T=""
@@ -27,7 +27,7 @@ setup() {
 	trap teardown EXIT
 }
 
-# write_conf EXTRA: the test config, with EXTRA lines appended (sections included).
+# write_conf EXTRA: the test config; EXTRA lines follow in [auth] unless they open a section.
 write_conf() {
 	printf '[auth]\nscrypt_n = 1024\n%b\n' "$1" >"$CONF"
 }
