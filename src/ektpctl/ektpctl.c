@@ -18,8 +18,9 @@
 #include "ektpctl/client.h"
 #include "ektpctl/output.h"
 #include "ektpctl/secret.h"
+#include "util/version.h"
 
-#define EKTPCTL_VERSION "0.1.0"
+#define EKTPCTL_VERSION EKTP_VERSION
 #define CMD_MAX_ARGS 2
 #define CMD_MAX_OPTS 2
 #define HTTP_UNAUTHORIZED 401

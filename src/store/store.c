@@ -327,8 +327,9 @@ store_rollback(Store *st)
 	if (!st->in_txn)
 		return;
 	/* A failed COMMIT may already have rolled back; then this is a no-op. */
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!sqlite3_get_autocommit(st->db) &&
+	    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		g_warning("%s: ROLLBACK failed: %s", st->path, sqlite3_errmsg(st->db));
 	st->in_txn = FALSE;
 }
 

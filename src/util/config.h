@@ -4,7 +4,7 @@
  * default, bounds, unit, help text and whether SIGHUP may change it.  The INI
  * file is read with GKeyFile; this module checks it against the table and
  * reports the first problem as "FILE:LINE: reason".  config/ektpd.conf and the
- * README's key list are written from the same table (ektpd --print-settings).
+ * README's key list are written from the same table (ektpd --print-defaults).
  */
 #ifndef EKTP_UTIL_CONFIG_H
 #define EKTP_UTIL_CONFIG_H
