@@ -23,7 +23,7 @@ CC     ?= cc
 OPT    ?= -O2
 
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -Isrc -I. -MMD -MP
 CFLAGS   += $(WARN) $(OPT) -g $(SAN)
 LDFLAGS  += $(SAN)
 
@@ -38,8 +38,9 @@ UTIL_SRC   := $(wildcard src/util/*.c)
 CRYPTO_SRC := $(wildcard src/crypto/*.c)
 STORE_SRC  := $(wildcard src/store/*.c)
 CORE_SRC   := $(wildcard src/core/*.c)
+HAL_SRC    := $(wildcard src/hal/*.c) $(wildcard drivers/*/*.c)
 API_SRC    := $(wildcard src/api/*.c)
-LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(CORE_SRC) $(API_SRC)
+LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(HAL_SRC) $(CORE_SRC) $(API_SRC)
 CTL_SRC    := $(wildcard src/ektpctl/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

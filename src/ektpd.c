@@ -16,6 +16,8 @@
 
 #include "api/api.h"
 #include "core/auth.h"
+#include "core/devices.h"
+#include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -32,6 +34,7 @@ typedef struct {
 	gboolean debug;
 	Store *store;
 	Auth *auth;
+	HalManager *hal;
 	ApiServer *api;
 	GMainLoop *loop;
 } Daemon;
@@ -87,6 +90,17 @@ on_purge(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void
+on_device_state(const HalInfo *now, HalState before, void *data)
+{
+	Daemon *d = data;
+	GError *e = NULL;
+	if (devices_record_state(d->store, now, before, auth_now(d->auth), &e) < 0) {
+		g_warning("device %s: state change not audited: %s", now->name, e->message);
+		g_error_free(e);
+	}
+}
+
 static int
 run(Daemon *d)
 {
@@ -100,9 +114,13 @@ run(Daemon *d)
 	if (!d->store)
 		goto fail;
 	d->auth = auth_new(d->store, d->cfg, NULL);
+	d->hal = hal_manager_new(d->cfg, on_device_state, d, &e);
+	if (!d->hal)
+		goto fail;
 	ApiDeps deps = {
 		.store = d->store,
 		.auth = d->auth,
+		.hal = d->hal,
 		.cfg = d->cfg,
 		.started_at = auth_now(d->auth),
 	};
@@ -130,6 +148,7 @@ run(Daemon *d)
 	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);
 	api_server_free(d->api);
+	hal_manager_free(d->hal);
 	g_main_loop_unref(d->loop);
 	auth_free(d->auth);
 	store_close(d->store);
@@ -138,6 +157,7 @@ run(Daemon *d)
 fail:
 	g_critical("%s", e->message);
 	g_error_free(e);
+	hal_manager_free(d->hal);
 	auth_free(d->auth);
 	store_close(d->store);
 	return 1;
@@ -207,6 +227,12 @@ main(int argc, char **argv)
 	if (!d.cfg) {
 		fprintf(stderr, "%s\n", e->message);
 		g_error_free(e);
+		return 1;
+	}
+	if (!hal_config_check(d.cfg, &e)) {
+		fprintf(stderr, "%s\n", e->message);
+		g_error_free(e);
+		cfg_free(d.cfg);
 		return 1;
 	}
 	if (check_only) {

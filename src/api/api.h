@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/auth.h"
+#include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
 
@@ -19,6 +20,7 @@
 typedef struct {
 	Store *store;
 	Auth *auth;
+	HalManager *hal;
 	const EktpConfig *cfg; /* read live: SIGHUP changes apply */
 	gint64 started_at;     /* unix seconds */
 } ApiDeps;

@@ -31,6 +31,12 @@ static const ApiField user_pin_body[] = {
 
 static const ApiField empty_body[] = { { NULL } };
 
+static const ApiField fault_body[] = {
+	{ "kind", API_STRING, TRUE, 1, 32 },
+	{ "count", API_INT, FALSE, 0, 1000000 },
+	{ NULL },
+};
+
 static const ApiField audit_query[] = {
 	{ "after", API_INT, FALSE, 0, G_MAXINT64 },
 	{ "limit", API_INT, FALSE, 1, 1000 },
@@ -58,6 +64,12 @@ const ApiRoute api_routes[] = {
 	  api_h_audit_list, "audit rows, oldest first, a page at a time" },
 	{ "GET", "/v1/audit/verify", "audit.verify", ROLE_SUPERVISOR | ROLE_ADMIN, 0, NULL, NULL,
 	  api_h_audit_verify, "check the audit log's hash chain" },
+	{ "GET", "/v1/devices", "device.list", ROLE_ANY, 0, NULL, NULL, api_h_devices_list,
+	  "every configured device with its driver, state and reasons" },
+	{ "GET", "/v1/devices/{name}", "device.get", ROLE_ANY, 0, NULL, NULL, api_h_devices_get,
+	  "one device's state, reasons and counters" },
+	{ "POST", "/v1/devices/{name}/fault", "device.fault", ROLE_TECHNICIAN, API_MUTATES,
+	  fault_body, NULL, api_h_devices_fault, "make a simulator show a fault" },
 };
 const size_t api_n_routes = G_N_ELEMENTS(api_routes);
 

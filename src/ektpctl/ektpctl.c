@@ -72,6 +72,8 @@ static int cmd_user_disable(struct ctx *c);
 static int cmd_user_pin(struct ctx *c);
 static int cmd_audit_list(struct ctx *c);
 static int cmd_audit_verify(struct ctx *c);
+static int cmd_devices(struct ctx *c);
+static int cmd_device_fault(struct ctx *c);
 
 #define PIN_INPUT                                                                       \
 	"\nOn a terminal PINs are read without echo; otherwise each PIN is one line of\n" \
@@ -119,6 +121,17 @@ static const struct cmd commands[] = {
 	  .summary = "check the audit log's hash chain",
 	  .help = "Checks the hash chain of the whole audit log; exits 1 when it is broken.\n"
 		  "Supervisor or admin." },
+	{ .words = "devices", .token = true, .run = cmd_devices,
+	  .summary = "show every device, its driver, state and reasons",
+	  .help = "Lists the configured devices with their class, driver, state (absent, ready,\n"
+		  "busy, degraded, fault), the reasons for it and the last error. Any role." },
+	{ .words = "device fault", .args = { "DEVICE", "KIND" }, .token = true,
+	  .run = cmd_device_fault,
+	  .opts = { { "count", "N", false, "the next N operations only (default: until cleared)" } },
+	  .summary = "make a simulated device show a fault",
+	  .help = "Makes simulator DEVICE show fault KIND: unplug, replug, timeout, slow; printers\n"
+		  "also jam, ribbon-out, cover-open, hopper-empty, cleaning-required. KIND clear\n"
+		  "ends every fault. Technician only; real devices refuse." },
 };
 
 /* ---- reading the API's JSON ---- */
@@ -236,15 +249,21 @@ print_json(const struct ctx *c, const ClientReply *r)
 	return c->json;
 }
 
-/* The API path /v1/users/NAME/what with NAME percent-encoded, or NULL for "." and "..": URI
- * normalisation would turn those, even encoded, into another route. Caller frees. */
+/* The API path /v1/COLLECTION/NAME/what with NAME percent-encoded, or NULL for "." and "..":
+ * URI normalisation would turn those, even encoded, into another route. Caller frees. */
 static char *
-user_path(const char *name, const char *what)
+item_path(const char *collection, const char *name, const char *what)
 {
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return NULL;
 	g_autofree char *segment = g_uri_escape_string(name, NULL, FALSE);
-	return g_strdup_printf("/v1/users/%s/%s", segment, what);
+	return g_strdup_printf("/v1/%s/%s/%s", collection, segment, what);
+}
+
+static char *
+user_path(const char *name, const char *what)
+{
+	return item_path("users", name, what);
 }
 
 static int
@@ -872,4 +891,80 @@ main(int argc, char **argv)
 	g_autofree char *socket_path =
 		socket_arg ? g_strdup(socket_arg) : g_build_filename(state_dir, "ektpd.sock", NULL);
 	return run_cmd(&c, socket_path);
+}
+
+static char *
+reasons_text(JsonObject *d)
+{
+	JsonNode *n = d ? json_object_get_member(d, "reasons") : NULL;
+	if (!n || !JSON_NODE_HOLDS_ARRAY(n) || json_array_get_length(json_node_get_array(n)) == 0)
+		return g_strdup("-");
+	g_autoptr(GString) s = g_string_new(NULL);
+	JsonArray *a = json_node_get_array(n);
+	for (guint i = 0; i < json_array_get_length(a); i++)
+		g_string_append_printf(s, "%s%s", i ? "," : "", json_array_get_string_element(a, i));
+	return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+static int
+cmd_devices(struct ctx *c)
+{
+	g_autoptr(ClientReply) r = NULL;
+	int rc = call(c, "GET", "/v1/devices", NULL, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	if (print_json(c, r))
+		return RC_OK;
+	JsonNode *devices = json_object_get_member(r->obj, "devices");
+	if (!devices || !JSON_NODE_HOLDS_ARRAY(devices)) {
+		out_error("ektpd's answer has no device list");
+		return RC_FAIL;
+	}
+	g_autoptr(OutTable) table = out_table_new("DEVICE", "CLASS", "DRIVER", "STATE", "REASONS",
+						  "SERIAL", "SINCE", "LAST ERROR", NULL);
+	JsonArray *list = json_node_get_array(devices);
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonNode *n = json_array_get_element(list, i);
+		JsonObject *d = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+		g_autofree char *name = get_text(d, "name");
+		g_autofree char *klass = get_text(d, "class");
+		g_autofree char *driver = get_text(d, "driver");
+		g_autofree char *state = get_text(d, "state");
+		g_autofree char *reasons = reasons_text(d);
+		g_autofree char *serial = get_text(d, "serial");
+		g_autofree char *since = out_local_time(get_str(d, "state_since"));
+		g_autofree char *error = get_text(d, "last_error");
+		out_table_add_row(table, (const char *const[]){ name, klass, driver, state, reasons,
+								serial, since, error });
+	}
+	if (out_table_rows(table) == 0)
+		printf("no devices configured\n");
+	else
+		out_table_print(table);
+	return RC_OK;
+}
+
+static int
+cmd_device_fault(struct ctx *c)
+{
+	g_autofree char *path = item_path("devices", c->args[0], "fault");
+	if (!path)
+		return usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
+	g_autoptr(JsonObject) body = json_object_new();
+	json_object_set_string_member(body, "kind", c->args[1]);
+	const char *count = opt_value(c, "count");
+	if (count) {
+		gint64 n;
+		if (!g_ascii_string_to_signed(count, 10, 0, 1000000, &n, NULL))
+			return usage_error(c->cmd, "--count takes a whole number from 0 to 1000000");
+		json_object_set_int_member(body, "count", n);
+	}
+	g_autoptr(ClientReply) r = NULL;
+	int rc = call(c, "POST", path, body, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	if (!print_json(c, r))
+		printf("device %s: fault %s%s%s\n", c->args[0], c->args[1],
+		       count ? ", for the next operations: " : "", count ? count : "");
+	return RC_OK;
 }

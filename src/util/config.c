@@ -107,6 +107,26 @@ fail_at(GError **error, const char *file, int line, const char *fmt, ...)
 	return FALSE;
 }
 
+static gboolean
+is_device_section(const char *section)
+{
+	return g_str_has_prefix(section, CFG_DEVICE_PREFIX);
+}
+
+/* Device names: 1 to 32 of a-z 0-9 '-' '_', starting with a letter. */
+static gboolean
+device_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 1 || n > 32 || !g_ascii_islower(name[0]))
+		return FALSE;
+	for (size_t i = 0; i < n; i++)
+		if (!g_ascii_islower(name[i]) && !g_ascii_isdigit(name[i]) && name[i] != '-' &&
+		    name[i] != '_')
+			return FALSE;
+	return TRUE;
+}
+
 /*
  * Walks the text with GKeyFile's line rules (comments '#', "[group]",
  * "key = value"), recording positions and refusing unknown sections, unknown
@@ -130,8 +150,14 @@ index_text(LineIndex *ix, const char *text, GError **error)
 			*end = '\0';
 			g_free(section);
 			section = g_strdup(s + 1);
-			if (!find_setting(section, NULL))
+			if (is_device_section(section)) {
+				if (!device_name_valid(section + strlen(CFG_DEVICE_PREFIX)))
+					return fail_at(error, ix->file, lineno,
+						       "[%s]: a device name is 1 to 32 of a-z, 0-9, "
+						       "'-' and '_', starting with a letter", section);
+			} else if (!find_setting(section, NULL)) {
 				return fail_at(error, ix->file, lineno, "unknown section [%s]", section);
+			}
 			if (index_line(ix, section, NULL))
 				return fail_at(error, ix->file, lineno,
 					       "section [%s] given twice (first at line %d)", section,
@@ -147,7 +173,8 @@ index_text(LineIndex *ix, const char *text, GError **error)
 		char *key = g_strstrip(s);
 		if (!section)
 			return fail_at(error, ix->file, lineno, "key '%s' before any [section]", key);
-		if (!find_setting(section, key))
+		/* A device's options belong to its driver: the HAL checks them. */
+		if (!is_device_section(section) && !find_setting(section, key))
 			return fail_at(error, ix->file, lineno, "unknown key '%s' in [%s]", key, section);
 		int first = index_line(ix, section, key);
 		if (first)
@@ -215,6 +242,68 @@ set_value(EktpConfig *cfg, const CfgSetting *s, const char *text, const char *fi
 	g_assert_not_reached();
 }
 
+static void
+option_free(gpointer p)
+{
+	CfgOption *o = p;
+	g_free(o->key);
+	g_free(o->value);
+	g_free(o);
+}
+
+static void
+device_free(gpointer p)
+{
+	CfgDevice *d = p;
+	g_free(d->name);
+	g_ptr_array_unref(d->options);
+	g_free(d);
+}
+
+/* Collects the [device NAME] sections, in file order, with their lines. */
+static gboolean
+read_devices(EktpConfig *cfg, GKeyFile *kf, const LineIndex *ix, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+	for (int g = 0; groups[g]; g++) {
+		if (!is_device_section(groups[g]))
+			continue;
+		CfgDevice *d = g_new0(CfgDevice, 1);
+		d->name = g_strdup(groups[g] + strlen(CFG_DEVICE_PREFIX));
+		d->line = index_line(ix, groups[g], NULL);
+		d->options = g_ptr_array_new_with_free_func(option_free);
+		g_ptr_array_add(cfg->devices, d);
+		g_auto(GStrv) keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
+		for (int k = 0; keys && keys[k]; k++) {
+			GError *e = NULL;
+			char *v = g_key_file_get_string(kf, groups[g], keys[k], &e);
+			int line = index_line(ix, groups[g], keys[k]);
+			if (!v) {
+				fail_at(error, ix->file, line, "%s: %s", keys[k], e->message);
+				g_error_free(e);
+				return FALSE;
+			}
+			CfgOption *o = g_new0(CfgOption, 1);
+			o->key = g_strdup(keys[k]);
+			o->value = g_strstrip(v);
+			o->line = line;
+			g_ptr_array_add(d->options, o);
+		}
+	}
+	return TRUE;
+}
+
+const CfgOption *
+cfg_device_option(const CfgDevice *dev, const char *key)
+{
+	for (guint i = 0; i < dev->options->len; i++) {
+		const CfgOption *o = dev->options->pdata[i];
+		if (strcmp(o->key, key) == 0)
+			return o;
+	}
+	return NULL;
+}
+
 static char *
 resolve(const char *base, const char *path)
 {
@@ -227,6 +316,7 @@ EktpConfig *
 cfg_load(const char *file, const char *state_dir, GError **error)
 {
 	g_autoptr(EktpConfig) cfg = g_new0(EktpConfig, 1);
+	cfg->devices = g_ptr_array_new_with_free_func(device_free);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *text = NULL;
 	g_autofree char *cwd = g_get_current_dir();
@@ -292,6 +382,8 @@ cfg_load(const char *file, const char *state_dir, GError **error)
 			cfg->socket_path);
 		goto out;
 	}
+	if (text && !read_devices(cfg, kf, &ix, error))
+		goto out;
 	ok = TRUE;
 out:
 	g_hash_table_destroy(ix.lines);
@@ -307,6 +399,8 @@ cfg_free(EktpConfig *cfg)
 		if (settings[i].type == CFG_STRING || settings[i].type == CFG_PATH)
 			g_free(*(char **)((char *)cfg + settings[i].offset));
 	g_free(cfg->file);
+	if (cfg->devices)
+		g_ptr_array_unref(cfg->devices);
 	g_free(cfg);
 }
 
@@ -326,10 +420,30 @@ same_value(const CfgSetting *s, const EktpConfig *a, const EktpConfig *b)
 	g_assert_not_reached();
 }
 
+/* The device sections as text, to tell whether any changed. */
+static char *
+devices_text(const EktpConfig *cfg)
+{
+	GString *s = g_string_new(NULL);
+	for (guint i = 0; i < cfg->devices->len; i++) {
+		const CfgDevice *d = cfg->devices->pdata[i];
+		g_string_append_printf(s, "[%s]\n", d->name);
+		for (guint k = 0; k < d->options->len; k++) {
+			const CfgOption *o = d->options->pdata[k];
+			g_string_append_printf(s, "%s=%s\n", o->key, o->value);
+		}
+	}
+	return g_string_free(s, FALSE);
+}
+
 int
 cfg_apply_reload(EktpConfig *live, const EktpConfig *fresh, GPtrArray *ignored)
 {
 	int changed = 0;
+	g_autofree char *before = devices_text(live);
+	g_autofree char *after = devices_text(fresh);
+	if (strcmp(before, after) != 0 && ignored)
+		g_ptr_array_add(ignored, g_strdup("the [device ...] sections"));
 	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
 		const CfgSetting *s = &settings[i];
 		if (same_value(s, live, fresh))

@@ -36,6 +36,22 @@ typedef struct {
 	const char *help;
 } CfgSetting;
 
+/* One "key = value" of a [device NAME] section, checked later by the HAL. */
+typedef struct {
+	char *key;
+	char *value;
+	int line;
+} CfgOption;
+
+/* A [device NAME] section: which driver runs the device, and its options. */
+typedef struct {
+	char *name;
+	int line;
+	GPtrArray *options; /* CfgOption* */
+} CfgDevice;
+
+#define CFG_DEVICE_PREFIX "device "
+
 typedef struct {
 	/* [daemon] */
 	char *state_dir; /* absolute */
@@ -53,6 +69,7 @@ typedef struct {
 	gint64 scrypt_n;
 
 	char *file; /* the file read, or NULL for built-in defaults */
+	GPtrArray *devices; /* CfgDevice*, in file order */
 } EktpConfig;
 
 /* The table, for documentation and tests.  Borrowed, static. */
@@ -68,10 +85,14 @@ EktpConfig *cfg_load(const char *file, const char *state_dir, GError **error);
 void cfg_free(EktpConfig *cfg);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(EktpConfig, cfg_free)
 
+/* The option KEY of DEV, or NULL.  Borrowed. */
+const CfgOption *cfg_device_option(const CfgDevice *dev, const char *key);
+
 /*
  * Copies the reloadable settings of FRESH into LIVE.  For every setting that
  * changed but is not reloadable, appends "section.key" to IGNORED (may be
- * NULL).  Returns the number of settings changed.
+ * NULL); a change to the [device …] sections is reported as "[device NAME]".
+ * Returns the number of settings changed.
  */
 int cfg_apply_reload(EktpConfig *live, const EktpConfig *fresh, GPtrArray *ignored);
 

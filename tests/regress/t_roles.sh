@@ -25,7 +25,10 @@ POST /v1/users admin
 POST /v1/users/{name}/disable admin
 POST /v1/users/{name}/pin admin,self
 GET /v1/audit supervisor,admin
-GET /v1/audit/verify supervisor,admin"
+GET /v1/audit/verify supervisor,admin
+GET /v1/devices operator,supervisor,technician,admin
+GET /v1/devices/{name} operator,supervisor,technician,admin
+POST /v1/devices/{name}/fault technician"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)
@@ -39,6 +42,7 @@ body_for() {
 	case "$1" in
 	/v1/login) echo "{\"user\":\"victim\",\"pin\":\"$PIN\"}" ;;
 	/v1/users) echo "{\"name\":\"new$n\",\"role\":\"operator\",\"pin\":\"$PIN\"}" ;;
+	*/fault) echo '{"kind":"jam"}' ;;
 	*/pin) [ "$3" = self ] && echo "{\"pin\":\"$PIN\",\"old_pin\":\"$PIN\"}" || echo "{\"pin\":\"$PIN\"}" ;;
 	*) echo "" ;;
 	esac

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Simulators for every device class: what the shipped configuration runs on,
+ * and what the tests and technician training inject faults into.  Each keeps
+ * its state in the device's private data; the device manager calls a device's
+ * methods from one worker thread at a time, so no locking is needed.
+ *
+ * Faults (ektpctl device fault DEVICE KIND [--count N], or "faults = a,b" in
+ * the config): a fault lasts for the next N operations, or until "clear" (or
+ * "replug" for "unplug") when N is 0.
+ *   all classes: unplug, replug, timeout (the next operations hang past the
+ *                device's timeout, ignoring cancel), slow (answers take three
+ *                times the configured delay plus 200 ms)
+ *   printer:     jam, ribbon-out, cover-open, hopper-empty, cleaning-required
+ */
+#include "drivers/sim/sim.h"
+
+#include <string.h>
+
+enum {
+	F_UNPLUG,
+	F_TIMEOUT,
+	F_SLOW,
+	F_JAM,
+	F_RIBBON_OUT,
+	F_COVER_OPEN,
+	F_HOPPER_EMPTY,
+	F_CLEANING,
+	F_COUNT,
+};
+
+static const char *const fault_names[F_COUNT] = {
+	[F_UNPLUG] = "unplug",
+	[F_TIMEOUT] = "timeout",
+	[F_SLOW] = "slow",
+	[F_JAM] = "jam",
+	[F_RIBBON_OUT] = "ribbon-out",
+	[F_COVER_OPEN] = "cover-open",
+	[F_HOPPER_EMPTY] = "hopper-empty",
+	[F_CLEANING] = "cleaning-required",
+};
+
+typedef struct {
+	HalClass klass;
+	/* For each fault: 0 = off, -1 = on until cleared, N = on for N more operations. */
+	int fault[F_COUNT];
+	int64_t total, since_clean, ribbon_left;
+} Sim;
+
+static int
+fault_index(const char *kind)
+{
+	for (int i = 0; i < F_COUNT; i++)
+		if (strcmp(fault_names[i], kind) == 0)
+			return i;
+	return -1;
+}
+
+/* TRUE when fault F is on for this operation; counts it down. */
+static gboolean
+take(Sim *s, int f)
+{
+	if (s->fault[f] == 0)
+		return FALSE;
+	if (s->fault[f] > 0)
+		s->fault[f]--;
+	return TRUE;
+}
+
+/* The common part of every operation: unplugged, hanging or slow. */
+static int
+begin_op(HalDevice *dev, Sim *s, GCancellable *cancel, GError **error)
+{
+	if (take(s, F_UNPLUG)) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_ABSENT, "%s: unplugged", hal_dev_name(dev));
+		return -1;
+	}
+	if (take(s, F_TIMEOUT)) {
+		/* A hung device: ignores cancel and outlives the manager's timeout. */
+		g_usleep((gulong)hal_dev_option_int(dev, "timeout") * 2 * 1000);
+		g_set_error(error, HAL_ERROR, HAL_ERROR_TIMEOUT, "%s: hung", hal_dev_name(dev));
+		return -1;
+	}
+	int64_t delay = hal_dev_option_int(dev, "delay");
+	if (take(s, F_SLOW))
+		delay = delay * 3 + 200;
+	for (int64_t waited = 0; waited < delay; waited += 10) {
+		if (g_cancellable_is_cancelled(cancel)) {
+			g_set_error(error, HAL_ERROR, HAL_ERROR_CANCELLED, "%s: cancelled",
+				    hal_dev_name(dev));
+			return -1;
+		}
+		g_usleep(10 * 1000);
+	}
+	return 0;
+}
+
+static int
+sim_open(HalDevice *dev, HalClass klass, GError **error)
+{
+	Sim *s = hal_dev_get_private(dev);
+	if (!s) {
+		s = g_new0(Sim, 1);
+		s->klass = klass;
+		s->total = hal_dev_option_int(dev, "seed") * 37 % 5000;
+		s->since_clean = s->total % 700;
+		s->ribbon_left = hal_dev_option_int(dev, "ribbon");
+		g_auto(GStrv) faults = g_strsplit(hal_dev_option(dev, "faults"), ",", -1);
+		for (int i = 0; faults[i]; i++) {
+			int f = fault_index(g_strstrip(faults[i]));
+			if (f >= 0)
+				s->fault[f] = -1;
+			else if (*faults[i])
+				g_warning("%s: unknown fault '%s' in faults option ignored",
+					  hal_dev_name(dev), faults[i]);
+		}
+		hal_dev_set_private(dev, s);
+	}
+	if (s->fault[F_UNPLUG]) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_ABSENT, "%s: unplugged", hal_dev_name(dev));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+sim_close(HalDevice *dev)
+{
+	g_free(hal_dev_get_private(dev));
+	hal_dev_set_private(dev, NULL);
+}
+
+static void
+add_reason(HalStatus *out, const char *reason)
+{
+	for (int i = 0; i < HAL_MAX_REASONS - 1; i++) {
+		if (!out->reasons[i]) {
+			out->reasons[i] = reason;
+			return;
+		}
+	}
+}
+
+static int
+sim_status(HalDevice *dev, HalStatus *out, GCancellable *cancel, GError **error)
+{
+	Sim *s = hal_dev_get_private(dev);
+	if (begin_op(dev, s, cancel, error) < 0)
+		return -1;
+	g_strlcpy(out->serial, hal_dev_option(dev, "serial"), sizeof out->serial);
+	g_strlcpy(out->firmware, "sim-1", sizeof out->firmware);
+	/* Printer conditions, worst first: a fault stops the printer. */
+	static const struct {
+		int fault;
+		HalState state;
+		const char *reason;
+	} conditions[] = {
+		{ F_JAM, HAL_STATE_FAULT, "media-jam" },
+		{ F_COVER_OPEN, HAL_STATE_FAULT, "cover-open" },
+		{ F_RIBBON_OUT, HAL_STATE_FAULT, "marker-supply-empty" },
+		{ F_HOPPER_EMPTY, HAL_STATE_FAULT, "media-empty" },
+		{ F_CLEANING, HAL_STATE_DEGRADED, "cleaning-required" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(conditions); i++) {
+		if (!take(s, conditions[i].fault))
+			continue;
+		add_reason(out, conditions[i].reason);
+		if (out->state == HAL_STATE_READY ||
+		    (out->state == HAL_STATE_DEGRADED && conditions[i].state == HAL_STATE_FAULT))
+			out->state = conditions[i].state;
+	}
+	out->counter_total = s->total;
+	if (s->klass == HAL_CLASS_PRINTER) {
+		out->counter_since_clean = s->since_clean;
+		out->supply_remaining = s->fault[F_RIBBON_OUT] ? 0 : s->ribbon_left;
+	}
+	return 0;
+}
+
+static int
+sim_inject(HalDevice *dev, const HalFault *fault, GError **error)
+{
+	Sim *s = hal_dev_get_private(dev);
+	if (!s) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_ABSENT, "%s: not opened yet", hal_dev_name(dev));
+		return -1;
+	}
+	if (strcmp(fault->kind, "clear") == 0) {
+		memset(s->fault, 0, sizeof s->fault);
+		return 0;
+	}
+	if (strcmp(fault->kind, "replug") == 0) {
+		s->fault[F_UNPLUG] = 0;
+		return 0;
+	}
+	int f = fault_index(fault->kind);
+	if (f < 0) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG, "no fault '%s'", fault->kind);
+		return -1;
+	}
+	s->fault[f] = fault->count > 0 ? fault->count : -1;
+	return 0;
+}
+
+#define COMMON_FAULTS "unplug", "replug", "timeout", "slow"
+
+static const char *const faults_common[] = { COMMON_FAULTS, NULL };
+static const char *const faults_printer[] = { COMMON_FAULTS, "jam", "ribbon-out", "cover-open",
+					      "hopper-empty", "cleaning-required", NULL };
+
+#define SIM_OPTIONS(serial)                                                         \
+	{ "seed", HAL_OPT_INT, "1", 0, 1000000, "makes every simulated value repeatable" },  \
+	{ "serial", HAL_OPT_STRING, serial, 0, 0, "serial number the device reports" },      \
+	{ "delay", HAL_OPT_INT, "0", 0, 60000, "how long each answer takes, ms" },            \
+	{ "faults", HAL_OPT_STRING, "", 0, 0, "faults present from the start, comma-separated" }
+
+static const HalOption opts_fingerprint[] = { SIM_OPTIONS("SIM-FP-0001"), { NULL } };
+static const HalOption opts_iris[] = { SIM_OPTIONS("SIM-IR-0001"), { NULL } };
+static const HalOption opts_face[] = { SIM_OPTIONS("SIM-FC-0001"), { NULL } };
+static const HalOption opts_signature[] = { SIM_OPTIONS("SIM-SG-0001"), { NULL } };
+static const HalOption opts_encoder[] = { SIM_OPTIONS("SIM-EN-0001"), { NULL } };
+static const HalOption opts_printer[] = {
+	SIM_OPTIONS("SIM-PR-0001"),
+	{ "ribbon", HAL_OPT_INT, "500", 0, 100000, "prints left on the loaded ribbon" },
+	{ NULL },
+};
+
+/* open() must know its class; one small wrapper per class. */
+#define SIM_OPEN(fn, k)                                   \
+	static int fn(HalDevice *dev, GError **error)     \
+	{                                                 \
+		return sim_open(dev, k, error);           \
+	}
+SIM_OPEN(open_fingerprint, HAL_CLASS_FINGERPRINT)
+SIM_OPEN(open_iris, HAL_CLASS_IRIS)
+SIM_OPEN(open_face, HAL_CLASS_FACE)
+SIM_OPEN(open_signature, HAL_CLASS_SIGNATURE)
+SIM_OPEN(open_printer, HAL_CLASS_PRINTER)
+SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
+
+#define SIM_DRIVER(drv_name, k, open_fn, extra_caps, opts, faults)        \
+	{                                                                 \
+		.abi = HAL_ABI_VERSION,                                   \
+		.name = drv_name,                                         \
+		.version = "1.0",                                         \
+		.klass = k,                                               \
+		.caps = HAL_CAP_FAULTS | HAL_CAP_COUNTERS | (extra_caps), \
+		.options = opts,                                          \
+		.fault_kinds = faults,                                    \
+		.open = open_fn,                                          \
+		.close = sim_close,                                       \
+		.status = sim_status,                                     \
+		.inject_fault = sim_inject,                               \
+	}
+
+const HalDriver sim_fingerprint_driver =
+	SIM_DRIVER("sim-fingerprint", HAL_CLASS_FINGERPRINT, open_fingerprint, 0, opts_fingerprint, faults_common);
+const HalDriver sim_iris_driver =
+	SIM_DRIVER("sim-iris", HAL_CLASS_IRIS, open_iris, 0, opts_iris, faults_common);
+const HalDriver sim_face_driver =
+	SIM_DRIVER("sim-face", HAL_CLASS_FACE, open_face, 0, opts_face, faults_common);
+const HalDriver sim_signature_driver =
+	SIM_DRIVER("sim-signature", HAL_CLASS_SIGNATURE, open_signature, 0, opts_signature, faults_common);
+const HalDriver sim_printer_driver =
+	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer);
+const HalDriver sim_encoder_driver =
+	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_common);

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hardware abstraction layer as drivers see it: the only header of ours
+ * that a driver includes.  A driver is a const HalDriver table: its name,
+ * device class, ABI version, capability bits, the options it accepts and its
+ * methods (NULL = not supported).  Built-in drivers are listed in the
+ * registry; a closed vendor SDK can be wrapped in a shared object that
+ * exports "ektp_hal_driver" pointing at such a table.
+ *
+ * Threading: the device manager calls every method from a worker thread of
+ * that device, one call at a time, never from the main loop; a method may
+ * block (a vendor SDK call, a USB transfer).  It should return soon after the
+ * GCancellable it is given is cancelled.  If it does not return before the
+ * operation's timeout, the manager completes the operation with a timeout
+ * error, keeps the device away from new work and discards the late result.
+ * Methods reach the core only through the hal_dev_* accessors below.
+ */
+#ifndef EKTP_HAL_H
+#define EKTP_HAL_H
+
+#include <gio/gio.h>
+#include <stdint.h>
+
+/* Raised whenever a HalDriver or its callers change incompatibly. */
+#define HAL_ABI_VERSION 1
+
+/* The symbol a driver plug-in exports: const HalDriver *ektp_hal_driver. */
+#define HAL_PLUGIN_SYMBOL "ektp_hal_driver"
+
+typedef enum {
+	HAL_CLASS_FINGERPRINT,
+	HAL_CLASS_IRIS,
+	HAL_CLASS_FACE,
+	HAL_CLASS_SIGNATURE,
+	HAL_CLASS_PRINTER,
+	HAL_CLASS_ENCODER,
+	HAL_N_CLASSES,
+} HalClass;
+
+/* Capability bits. */
+enum {
+	HAL_CAP_CAPTURE = 1 << 0,  /* produces images */
+	HAL_CAP_PRINT = 1 << 1,    /* prints cards */
+	HAL_CAP_ENCODE = 1 << 2,   /* writes and reads chips */
+	HAL_CAP_COUNTERS = 1 << 3, /* keeps usage counters */
+	HAL_CAP_FAULTS = 1 << 4,   /* accepts injected faults (simulators) */
+	HAL_CAP_USB = 1 << 5,      /* a USB device: hotplug applies */
+};
+
+typedef enum {
+	HAL_STATE_ABSENT,   /* not connected, or not answering */
+	HAL_STATE_READY,    /* idle and usable */
+	HAL_STATE_BUSY,     /* an operation is running */
+	HAL_STATE_DEGRADED, /* usable, but a warning stands (supply low, quality declining) */
+	HAL_STATE_FAULT,    /* not usable until someone acts (jam, cover open, hung) */
+} HalState;
+
+#define HAL_MAX_REASONS 8
+
+/* What a status poll reports.  Reasons are static keyword strings in the
+ * CUPS style ("media-empty", "cover-open", "cleaning-required"). */
+typedef struct {
+	HalState state;
+	const char *reasons[HAL_MAX_REASONS]; /* NULL-terminated when shorter */
+	char serial[64];
+	char firmware[64];
+	/* Counters, for devices with HAL_CAP_COUNTERS; -1 = unknown. */
+	int64_t counter_total;      /* cards or captures in the device's life */
+	int64_t counter_since_clean;
+	int64_t supply_remaining;   /* prints left on the ribbon, for printers */
+} HalStatus;
+
+typedef enum { HAL_OPT_INT, HAL_OPT_STRING, HAL_OPT_BOOL } HalOptType;
+
+/* An option a driver accepts in its [device NAME] section. */
+typedef struct {
+	const char *name;
+	HalOptType type;
+	const char *def; /* default, as written in the config; NULL = required */
+	int64_t min, max; /* HAL_OPT_INT bounds */
+	const char *help;
+} HalOption;
+
+typedef struct HalDevice HalDevice;
+
+/* ISO/IEC 19794 finger positions (0 unknown, 1 right thumb … 10 left little)
+ * and eye positions (1 right, 2 left). */
+typedef enum {
+	HAL_POS_UNKNOWN = 0,
+	HAL_POS_RIGHT_THUMB = 1,
+	HAL_POS_LEFT_LITTLE = 10,
+	HAL_POS_RIGHT_EYE = 1,
+	HAL_POS_LEFT_EYE = 2,
+} HalPosition;
+
+/* A captured image and what the driver knows about it. */
+typedef struct {
+	int width, height;
+	int channels;  /* 1 grey, 3 RGB */
+	int ppi;       /* 0 when not meaningful */
+	uint8_t *pixels; /* width*height*channels bytes, row-major; owned (g_free) */
+	int position;  /* HalPosition for biometrics */
+} HalImage;
+
+/* A fault a simulator can be told to show; KIND names as in the docs. */
+typedef struct {
+	const char *kind;
+	int count; /* how many operations it affects; 0 = until cleared */
+} HalFault;
+
+typedef struct {
+	unsigned abi; /* HAL_ABI_VERSION the driver was built for */
+	const char *name;
+	const char *version;
+	HalClass klass;
+	unsigned caps;
+	const HalOption *options; /* terminated by a NULL name; may be NULL */
+	const char *const *fault_kinds; /* for HAL_CAP_FAULTS; NULL-terminated */
+
+	/* Connects to the device.  ERROR says why it is absent. */
+	int (*open)(HalDevice *dev, GError **error);
+	void (*close)(HalDevice *dev);
+	/* Reads the device's state into OUT (pre-filled: READY, no reasons, counters -1). */
+	int (*status)(HalDevice *dev, HalStatus *out, GCancellable *cancel, GError **error);
+	/* Captures one image at POSITION (HalPosition) into OUT. */
+	int (*capture)(HalDevice *dev, int position, HalImage *out, GCancellable *cancel,
+		       GError **error);
+	/* Makes the device show FAULT (simulators); KIND "clear" clears them. */
+	int (*inject_fault)(HalDevice *dev, const HalFault *fault, GError **error);
+} HalDriver;
+
+#define HAL_ERROR (hal_error_quark())
+GQuark hal_error_quark(void);
+
+typedef enum {
+	HAL_ERROR_FAILED,
+	HAL_ERROR_ABSENT,      /* the device is not there */
+	HAL_ERROR_TIMEOUT,     /* no answer in time */
+	HAL_ERROR_CANCELLED,
+	HAL_ERROR_BUSY,        /* another operation holds the device */
+	HAL_ERROR_UNSUPPORTED, /* the driver has no such method */
+	HAL_ERROR_DEVICE,      /* the device refused: jam, cover open, chip failure … */
+	HAL_ERROR_CONFIG,      /* a bad driver, option or fault name */
+	HAL_ERROR_NO_DEVICE,   /* no device of that name is configured */
+} HalErrorCode;
+
+/* ---- accessors for drivers ---- */
+
+const char *hal_dev_name(const HalDevice *dev);
+/* The value of an option (the default when not given).  Borrowed. */
+const char *hal_dev_option(const HalDevice *dev, const char *name);
+int64_t hal_dev_option_int(const HalDevice *dev, const char *name);
+gboolean hal_dev_option_bool(const HalDevice *dev, const char *name);
+/* The driver's own state for this device; the driver frees it in close(). */
+void *hal_dev_get_private(const HalDevice *dev);
+void hal_dev_set_private(HalDevice *dev, void *priv);
+
+#endif

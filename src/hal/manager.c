@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device manager.  Each device gets one worker thread (a GThreadPool of
+ * one), so a driver may block; every operation is queued to it with a
+ * GCancellable and a timeout on the main loop.  The worker only runs the
+ * driver's method and fills in the operation; everything else, state
+ * included, happens on the main loop when the worker hands the operation
+ * back.  A method that outlives its timeout is completed as timed out, its
+ * device is marked hung ("timed-out") and given no new work until the method
+ * finally returns; then the late result is dropped and polling resumes.
+ */
+#include "hal/manager.h"
+
+#include <string.h>
+
+#include "hal/registry.h"
+
+G_DEFINE_QUARK(ektp-hal-error-quark, hal_error)
+
+/* Options every device takes besides its driver's own. */
+static const HalOption common_options[] = {
+	{ "driver", HAL_OPT_STRING, NULL, 0, 0, "the driver's name (see README)" },
+	{ "poll_interval", HAL_OPT_INT, "2000", 100, 3600000, "status poll period, ms" },
+	{ "timeout", HAL_OPT_INT, "5000", 50, 600000, "longest a device operation may take, ms" },
+	{ NULL },
+};
+
+typedef enum { OP_OPEN, OP_STATUS, OP_FAULT } OpKind;
+
+typedef struct Op Op;
+
+struct HalDevice {
+	HalManager *m;
+	char *name;
+	const HalDriver *drv;
+	GHashTable *opts; /* option name → value (defaults filled in) */
+	void *priv;
+	gint64 poll_ms, timeout_ms;
+
+	/* Main-loop state. */
+	gboolean opened;
+	gboolean hung;   /* a timed-out method has not returned yet */
+	guint queued;    /* operations given to the worker and not yet handed back */
+	guint poll_src;
+	GThreadPool *worker;
+	HalState state;
+	GPtrArray *reasons; /* char* */
+	char *serial;
+	char *last_error;
+	gint64 state_since, last_poll;
+	int64_t counter_total, counter_since_clean, supply_remaining;
+};
+
+struct HalManager {
+	const EktpConfig *cfg;
+	GPtrArray *devices; /* HalDevice* */
+	HalStateFunc on_state;
+	void *data;
+};
+
+struct Op {
+	HalDevice *dev;
+	OpKind kind;
+	GCancellable *cancel;
+	guint timeout_src;
+	gboolean completed; /* answered already (possibly by the timeout) */
+	/* Results, written by the worker. */
+	int rc;
+	GError *error;
+	HalStatus status;
+	HalFault fault;
+	char *fault_kind;
+	HalDoneFunc done;
+	void *data;
+};
+
+/* ---- names ---- */
+
+const char *
+hal_class_name(HalClass klass)
+{
+	static const char *const names[HAL_N_CLASSES] = {
+		"fingerprint", "iris", "face", "signature", "printer", "encoder",
+	};
+	return (unsigned)klass < HAL_N_CLASSES ? names[klass] : "?";
+}
+
+const char *
+hal_state_name(HalState state)
+{
+	static const char *const names[] = { "absent", "ready", "busy", "degraded", "fault" };
+	return (unsigned)state < G_N_ELEMENTS(names) ? names[state] : "?";
+}
+
+void
+hal_info_free(HalInfo *info)
+{
+	if (!info)
+		return;
+	g_free(info->name);
+	g_free(info->driver);
+	g_free(info->driver_version);
+	g_strfreev(info->reasons);
+	g_free(info->serial);
+	g_free(info->last_error);
+	g_free(info);
+}
+
+/* ---- accessors for drivers ---- */
+
+const char *
+hal_dev_name(const HalDevice *dev)
+{
+	return dev->name;
+}
+
+const char *
+hal_dev_option(const HalDevice *dev, const char *name)
+{
+	return g_hash_table_lookup(dev->opts, name);
+}
+
+int64_t
+hal_dev_option_int(const HalDevice *dev, const char *name)
+{
+	const char *v = hal_dev_option(dev, name);
+	return v ? g_ascii_strtoll(v, NULL, 10) : 0;
+}
+
+gboolean
+hal_dev_option_bool(const HalDevice *dev, const char *name)
+{
+	const char *v = hal_dev_option(dev, name);
+	return v && (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0);
+}
+
+void *
+hal_dev_get_private(const HalDevice *dev)
+{
+	return dev->priv;
+}
+
+void
+hal_dev_set_private(HalDevice *dev, void *priv)
+{
+	dev->priv = priv;
+}
+
+/* ---- configuration ---- */
+
+static const HalOption *
+find_option(const HalOption *list, const char *name)
+{
+	for (const HalOption *o = list; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+static gboolean
+fail_at(GError **error, const EktpConfig *cfg, int line, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+static gboolean
+fail_at(GError **error, const EktpConfig *cfg, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *reason = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG, "%s:%d: %s",
+		    cfg->file ? cfg->file : "(defaults)", line, reason);
+	return FALSE;
+}
+
+static gboolean
+check_value(const EktpConfig *cfg, const CfgDevice *d, const HalOption *o, const CfgOption *co,
+	    GError **error)
+{
+	switch (o->type) {
+	case HAL_OPT_INT: {
+		gint64 v;
+		if (!g_ascii_string_to_signed(co->value, 10, o->min, o->max, &v, NULL))
+			return fail_at(error, cfg, co->line,
+				       "[device %s] %s: '%s' is not a whole number from %" G_GINT64_FORMAT
+				       " to %" G_GINT64_FORMAT, d->name, o->name, co->value,
+				       (gint64)o->min, (gint64)o->max);
+		return TRUE;
+	}
+	case HAL_OPT_BOOL:
+		if (strcmp(co->value, "true") && strcmp(co->value, "false"))
+			return fail_at(error, cfg, co->line, "[device %s] %s: '%s' is not true or false",
+				       d->name, o->name, co->value);
+		return TRUE;
+	case HAL_OPT_STRING:
+		if (strlen(co->value) > 1024)
+			return fail_at(error, cfg, co->line, "[device %s] %s: longer than 1024 bytes",
+				       d->name, o->name);
+		return TRUE;
+	}
+	return FALSE;
+}
+
+/* Checks D and, when OPTS is not NULL, fills it with every option's value. */
+static const HalDriver *
+check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError **error)
+{
+	const CfgOption *drv_opt = cfg_device_option(d, "driver");
+	if (!drv_opt) {
+		fail_at(error, cfg, d->line, "[device %s]: no driver given (driver = NAME)", d->name);
+		return NULL;
+	}
+	const HalDriver *drv = hal_registry_find(drv_opt->value);
+	if (!drv) {
+		g_autoptr(GString) known = g_string_new(NULL);
+		for (const HalDriver *const *p = hal_registry_all(); *p; p++)
+			g_string_append_printf(known, "%s%s", known->len ? ", " : "", (*p)->name);
+		fail_at(error, cfg, drv_opt->line, "[device %s] driver: no driver '%s' (known: %s)",
+			d->name, drv_opt->value, known->str);
+		return NULL;
+	}
+	if (drv->abi != HAL_ABI_VERSION) {
+		fail_at(error, cfg, drv_opt->line, "[device %s] driver '%s' was built for HAL ABI %u, "
+			"this ektpd has %u", d->name, drv->name, drv->abi, HAL_ABI_VERSION);
+		return NULL;
+	}
+	for (guint i = 0; i < d->options->len; i++) {
+		const CfgOption *co = d->options->pdata[i];
+		const HalOption *o = find_option(common_options, co->key);
+		if (!o)
+			o = find_option(drv->options, co->key);
+		if (!o) {
+			fail_at(error, cfg, co->line, "[device %s]: driver '%s' has no option '%s'",
+				d->name, drv->name, co->key);
+			return NULL;
+		}
+		if (!check_value(cfg, d, o, co, error))
+			return NULL;
+	}
+	const HalOption *lists[] = { common_options, drv->options };
+	for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
+		for (const HalOption *o = lists[l]; o && o->name; o++) {
+			const CfgOption *co = cfg_device_option(d, o->name);
+			if (!co && !o->def) {
+				fail_at(error, cfg, d->line, "[device %s]: option '%s' is required",
+					d->name, o->name);
+				return NULL;
+			}
+			if (opts)
+				g_hash_table_insert(opts, g_strdup(o->name),
+						    g_strdup(co ? co->value : o->def));
+		}
+	}
+	return drv;
+}
+
+gboolean
+hal_config_check(const EktpConfig *cfg, GError **error)
+{
+	for (guint i = 0; i < cfg->devices->len; i++)
+		if (!check_device(cfg, cfg->devices->pdata[i], NULL, error))
+			return FALSE;
+	return TRUE;
+}
+
+/* ---- state ---- */
+
+static gint64
+now_s(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static HalInfo *
+info_of(const HalDevice *dev)
+{
+	HalInfo *i = g_new0(HalInfo, 1);
+	i->name = g_strdup(dev->name);
+	i->driver = g_strdup(dev->drv->name);
+	i->driver_version = g_strdup(dev->drv->version);
+	i->klass = dev->drv->klass;
+	i->state = dev->state;
+	i->reasons = g_new0(char *, dev->reasons->len + 1);
+	for (guint r = 0; r < dev->reasons->len; r++)
+		i->reasons[r] = g_strdup(dev->reasons->pdata[r]);
+	i->serial = g_strdup(dev->serial);
+	i->last_error = g_strdup(dev->last_error);
+	i->state_since = dev->state_since;
+	i->last_poll = dev->last_poll;
+	i->counter_total = dev->counter_total;
+	i->counter_since_clean = dev->counter_since_clean;
+	i->supply_remaining = dev->supply_remaining;
+	i->faults_ok = (dev->drv->caps & HAL_CAP_FAULTS) && dev->drv->inject_fault;
+	return i;
+}
+
+/* Sets the state and reasons (REASONS NULL-terminated, may be NULL); tells
+ * the listener when either changed. */
+static void
+set_state(HalDevice *dev, HalState state, const char *const *reasons)
+{
+	gboolean same = state == dev->state;
+	guint n = 0;
+	for (; reasons && reasons[n]; n++)
+		if (n >= dev->reasons->len || strcmp(reasons[n], dev->reasons->pdata[n]) != 0)
+			same = FALSE;
+	if (n != dev->reasons->len)
+		same = FALSE;
+	if (same)
+		return;
+	HalState before = dev->state;
+	dev->state = state;
+	dev->state_since = now_s();
+	g_ptr_array_set_size(dev->reasons, 0);
+	for (guint r = 0; r < n; r++)
+		g_ptr_array_add(dev->reasons, g_strdup(reasons[r]));
+	g_autoptr(GString) why = g_string_new(NULL);
+	for (guint r = 0; r < n; r++)
+		g_string_append_printf(why, "%s%s", r ? "," : "", reasons[r]);
+	g_message("device %s: %s -> %s%s%s", dev->name, hal_state_name(before),
+		  hal_state_name(state), n ? " " : "", why->str);
+	if (dev->m->on_state) {
+		HalInfo *info = info_of(dev);
+		dev->m->on_state(info, before, dev->m->data);
+		hal_info_free(info);
+	}
+}
+
+static void
+set_error_text(HalDevice *dev, const GError *e)
+{
+	g_free(dev->last_error);
+	dev->last_error = e ? g_strdup(e->message) : NULL;
+}
+
+/* ---- operations ---- */
+
+static void
+op_free(Op *op)
+{
+	g_clear_object(&op->cancel);
+	g_clear_error(&op->error);
+	g_free(op->fault_kind);
+	g_free(op);
+}
+
+/* Applies a finished (or timed-out) operation's result, on the main loop. */
+static void
+op_complete(Op *op)
+{
+	HalDevice *dev = op->dev;
+	op->completed = TRUE;
+	if (op->timeout_src) {
+		g_source_remove(op->timeout_src);
+		op->timeout_src = 0;
+	}
+	switch (op->kind) {
+	case OP_OPEN:
+		if (op->rc == 0) {
+			dev->opened = TRUE;
+			set_error_text(dev, NULL);
+			set_state(dev, HAL_STATE_READY, NULL);
+		} else {
+			set_error_text(dev, op->error);
+			const char *r[] = { g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)
+						    ? "timed-out" : "offline", NULL };
+			set_state(dev, g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)
+					       ? HAL_STATE_FAULT : HAL_STATE_ABSENT, r);
+		}
+		break;
+	case OP_STATUS:
+		dev->last_poll = now_s();
+		if (op->rc == 0) {
+			set_error_text(dev, NULL);
+			if (op->status.serial[0]) {
+				g_free(dev->serial);
+				dev->serial = g_strdup(op->status.serial);
+			}
+			dev->counter_total = op->status.counter_total;
+			dev->counter_since_clean = op->status.counter_since_clean;
+			dev->supply_remaining = op->status.supply_remaining;
+			set_state(dev, op->status.state, op->status.reasons);
+			if (op->status.state == HAL_STATE_ABSENT)
+				dev->opened = FALSE;
+		} else if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)) {
+			set_error_text(dev, op->error);
+			const char *r[] = { "timed-out", NULL };
+			set_state(dev, HAL_STATE_FAULT, r);
+		} else {
+			/* Gone: close it and try to open it again at the next poll. */
+			set_error_text(dev, op->error);
+			dev->opened = FALSE;
+			const char *r[] = { "offline", NULL };
+			set_state(dev, HAL_STATE_ABSENT, r);
+		}
+		break;
+	case OP_FAULT:
+		break;
+	}
+	if (op->done)
+		op->done(op->rc == 0 ? NULL : op->error, op->data);
+}
+
+/* The worker handed OP back (main loop). */
+static gboolean
+op_returned(gpointer data)
+{
+	Op *op = data;
+	HalDevice *dev = op->dev;
+	dev->queued--;
+	if (op->completed) {
+		/* The timeout answered already: drop the late result. */
+		g_message("device %s: late answer after its timeout discarded; device answers again",
+			  dev->name);
+		dev->hung = FALSE;
+	} else {
+		op_complete(op);
+	}
+	op_free(op);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean
+op_timed_out(gpointer data)
+{
+	Op *op = data;
+	HalDevice *dev = op->dev;
+	op->timeout_src = 0;
+	g_cancellable_cancel(op->cancel);
+	dev->hung = TRUE;
+	g_clear_error(&op->error);
+	op->rc = -1;
+	g_set_error(&op->error, HAL_ERROR, HAL_ERROR_TIMEOUT, "device %s: no answer within %"
+		    G_GINT64_FORMAT " ms", dev->name, dev->timeout_ms);
+	g_warning("%s", op->error->message);
+	op_complete(op);
+	return G_SOURCE_REMOVE;
+}
+
+/* Worker thread: run the driver's method; nothing else is touched here. */
+static void
+op_run(gpointer data, gpointer user_data)
+{
+	(void)user_data;
+	Op *op = data;
+	HalDevice *dev = op->dev;
+	const HalDriver *drv = dev->drv;
+	GError *e = NULL;
+
+	switch (op->kind) {
+	case OP_OPEN:
+		op->rc = drv->open ? drv->open(dev, &e) : 0;
+		break;
+	case OP_STATUS:
+		memset(&op->status, 0, sizeof op->status);
+		op->status.state = HAL_STATE_READY;
+		op->status.counter_total = op->status.counter_since_clean = -1;
+		op->status.supply_remaining = -1;
+		op->rc = drv->status(dev, &op->status, op->cancel, &e);
+		break;
+	case OP_FAULT:
+		op->rc = drv->inject_fault(dev, &op->fault, &e);
+		break;
+	}
+	if (op->rc < 0 && !e)
+		g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s failed without a reason",
+			    drv->name);
+	op->error = e;
+	g_main_context_invoke(NULL, op_returned, op);
+}
+
+static Op *
+op_new(HalDevice *dev, OpKind kind)
+{
+	Op *op = g_new0(Op, 1);
+	op->dev = dev;
+	op->kind = kind;
+	op->cancel = g_cancellable_new();
+	return op;
+}
+
+static void
+op_submit(Op *op)
+{
+	HalDevice *dev = op->dev;
+	dev->queued++;
+	op->timeout_src = g_timeout_add((guint)dev->timeout_ms, op_timed_out, op);
+	g_thread_pool_push(dev->worker, op, NULL);
+}
+
+static gboolean
+poll_tick(gpointer data)
+{
+	HalDevice *dev = data;
+	if (dev->hung || dev->queued > 0)
+		return G_SOURCE_CONTINUE;
+	op_submit(op_new(dev, dev->opened ? OP_STATUS : OP_OPEN));
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- the manager ---- */
+
+static void
+device_free(HalDevice *dev)
+{
+	if (dev->poll_src)
+		g_source_remove(dev->poll_src);
+	if (dev->worker)
+		g_thread_pool_free(dev->worker, FALSE, TRUE);
+	if (dev->drv && dev->drv->close && dev->opened)
+		dev->drv->close(dev);
+	if (dev->opts)
+		g_hash_table_destroy(dev->opts);
+	if (dev->reasons)
+		g_ptr_array_unref(dev->reasons);
+	g_free(dev->serial);
+	g_free(dev->last_error);
+	g_free(dev->name);
+	g_free(dev);
+}
+
+HalManager *
+hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data, GError **error)
+{
+	HalManager *m = g_new0(HalManager, 1);
+	m->cfg = cfg;
+	m->on_state = on_state;
+	m->data = data;
+	m->devices = g_ptr_array_new();
+	for (guint i = 0; i < cfg->devices->len; i++) {
+		const CfgDevice *d = cfg->devices->pdata[i];
+		HalDevice *dev = g_new0(HalDevice, 1);
+		dev->m = m;
+		dev->name = g_strdup(d->name);
+		dev->opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		dev->reasons = g_ptr_array_new_with_free_func(g_free);
+		dev->state = HAL_STATE_ABSENT;
+		dev->state_since = now_s();
+		dev->counter_total = dev->counter_since_clean = dev->supply_remaining = -1;
+		g_ptr_array_add(m->devices, dev);
+		dev->drv = check_device(cfg, d, dev->opts, error);
+		if (!dev->drv) {
+			hal_manager_free(m);
+			return NULL;
+		}
+		dev->poll_ms = hal_dev_option_int(dev, "poll_interval");
+		dev->timeout_ms = hal_dev_option_int(dev, "timeout");
+		dev->worker = g_thread_pool_new(op_run, dev, 1, FALSE, error);
+		if (!dev->worker) {
+			hal_manager_free(m);
+			return NULL;
+		}
+		/* Open at once; the poll timer takes over from there. */
+		op_submit(op_new(dev, OP_OPEN));
+		dev->poll_src = g_timeout_add((guint)dev->poll_ms, poll_tick, dev);
+	}
+	return m;
+}
+
+void
+hal_manager_free(HalManager *m)
+{
+	if (!m)
+		return;
+	for (guint i = 0; i < m->devices->len; i++) {
+		HalDevice *dev = m->devices->pdata[i];
+		if (dev->hung) {
+			/* Its worker may never return: leave it be rather than wait forever. */
+			g_warning("device %s still does not answer; not waiting for it", dev->name);
+			if (dev->poll_src)
+				g_source_remove(dev->poll_src);
+			continue;
+		}
+		if (dev->poll_src) {
+			g_source_remove(dev->poll_src);
+			dev->poll_src = 0;
+		}
+		/* Wait for the worker, then let its hand-backs run before freeing. */
+		if (dev->worker) {
+			g_thread_pool_free(dev->worker, FALSE, TRUE);
+			dev->worker = NULL;
+		}
+		while (dev->queued > 0)
+			g_main_context_iteration(NULL, TRUE);
+		device_free(dev);
+	}
+	g_ptr_array_unref(m->devices);
+	g_free(m);
+}
+
+static HalDevice *
+find_device(HalManager *m, const char *name)
+{
+	for (guint i = 0; i < m->devices->len; i++) {
+		HalDevice *dev = m->devices->pdata[i];
+		if (strcmp(dev->name, name) == 0)
+			return dev;
+	}
+	return NULL;
+}
+
+GPtrArray *
+hal_manager_list(HalManager *m)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)hal_info_free);
+	for (guint i = 0; i < m->devices->len; i++)
+		g_ptr_array_add(list, info_of(m->devices->pdata[i]));
+	return list;
+}
+
+HalInfo *
+hal_manager_get(HalManager *m, const char *name)
+{
+	HalDevice *dev = find_device(m, name);
+	return dev ? info_of(dev) : NULL;
+}
+
+static gboolean
+kind_known(const HalDriver *drv, const char *kind)
+{
+	if (strcmp(kind, "clear") == 0)
+		return TRUE;
+	for (const char *const *k = drv->fault_kinds; k && *k; k++)
+		if (strcmp(*k, kind) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+void
+hal_manager_inject_fault(HalManager *m, const char *name, const char *kind, int count,
+			 HalDoneFunc done, void *data)
+{
+	HalDevice *dev = find_device(m, name);
+	g_autoptr(GError) e = NULL;
+
+	if (!dev)
+		e = g_error_new(HAL_ERROR, HAL_ERROR_NO_DEVICE, "no device '%s'", name);
+	else if (!(dev->drv->caps & HAL_CAP_FAULTS) || !dev->drv->inject_fault)
+		e = g_error_new(HAL_ERROR, HAL_ERROR_UNSUPPORTED,
+				"device %s (driver %s) is not a simulator: faults cannot be injected",
+				name, dev->drv->name);
+	else if (!kind_known(dev->drv, kind)) {
+		g_autofree char *all = g_strjoinv(", ", (char **)dev->drv->fault_kinds);
+		e = g_error_new(HAL_ERROR, HAL_ERROR_CONFIG,
+				"driver %s knows no fault '%s' (known: %s, clear)", dev->drv->name,
+				kind, all);
+	} else if (dev->hung)
+		e = g_error_new(HAL_ERROR, HAL_ERROR_BUSY, "device %s is not answering", name);
+	if (e) {
+		done(e, data);
+		return;
+	}
+	Op *op = op_new(dev, OP_FAULT);
+	op->fault_kind = g_strdup(kind);
+	op->fault.kind = op->fault_kind;
+	op->fault.count = count;
+	op->done = done;
+	op->data = data;
+	op_submit(op);
+	/* Show the fault's effect promptly instead of at the next poll. */
+	op_submit(op_new(dev, dev->opened ? OP_STATUS : OP_OPEN));
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device manager, as the core sees it: the devices named in the
+ * configuration, each driven by a HAL driver in its own worker thread, polled
+ * for health on the main loop's timers.  Callers get snapshots and
+ * completions; they never see a driver or a thread.
+ */
+#ifndef EKTP_HAL_MANAGER_H
+#define EKTP_HAL_MANAGER_H
+
+#include <ektp/hal.h>
+
+#include "util/config.h"
+
+typedef struct HalManager HalManager;
+
+/* A copy of one device's public state; free with hal_info_free(). */
+typedef struct {
+	char *name;
+	char *driver;
+	char *driver_version;
+	HalClass klass;
+	HalState state;
+	char **reasons;       /* NULL-terminated */
+	char *serial;
+	char *last_error;     /* the last failure's message, or NULL */
+	gint64 state_since;   /* unix seconds */
+	gint64 last_poll;     /* unix seconds, 0 = never */
+	int64_t counter_total;
+	int64_t counter_since_clean;
+	int64_t supply_remaining;
+	gboolean faults_ok;   /* the driver accepts injected faults */
+} HalInfo;
+
+void hal_info_free(HalInfo *info);
+
+const char *hal_class_name(HalClass klass);
+const char *hal_state_name(HalState state);
+
+/* Checks every [device …] section: known driver, known options, valid values.
+ * ERROR reads "FILE:LINE: reason". */
+gboolean hal_config_check(const EktpConfig *cfg, GError **error);
+
+/* Called on the main loop whenever a device's state or reasons change. */
+typedef void (*HalStateFunc)(const HalInfo *now, HalState before, void *data);
+
+/* Builds the devices (checked as hal_config_check) and starts polling them.
+ * CFG is borrowed for the manager's life.  Caller frees. */
+HalManager *hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data,
+			    GError **error);
+/* Cancels operations, waits for the workers to return and closes the devices. */
+void hal_manager_free(HalManager *m);
+
+/* Snapshots of every device in configuration order (HalInfo*; the array frees them). */
+GPtrArray *hal_manager_list(HalManager *m);
+/* One device's snapshot, or NULL when there is no such device. */
+HalInfo *hal_manager_get(HalManager *m, const char *name);
+
+typedef void (*HalDoneFunc)(GError *error, void *data); /* ERROR borrowed; NULL = ok */
+
+/* Tells a simulator to show a fault; DONE runs on the main loop. */
+void hal_manager_inject_fault(HalManager *m, const char *name, const char *kind, int count,
+			      HalDoneFunc done, void *data);
+
+#endif
