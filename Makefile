@@ -72,9 +72,17 @@ $(LIBEKTPD): $(LIB_OBJ)
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
+# -rdynamic: driver plug-ins resolve the hal_dev_* accessors from ektpd itself.
 $(BIN)/ektpd: $(BUILD)/src/ektpd.o $(LIBEKTPD)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS_D)
+	$(Q)$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(PKG_LIBS_D)
+
+# The printer simulator built as a driver plug-in, for the tests of dlopen loading.
+PLUGIN := $(BUILD)/plugins/sim-plugin.so
+$(PLUGIN): drivers/sim/sim.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -DSIM_PLUGIN -fPIC -shared -o $@ $< \
+	    $(PKG_LIBS_D)
 
 $(BIN)/ektpctl: $(CTL_OBJ)
 	@mkdir -p $(@D)
@@ -85,7 +93,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBEKTPD)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBEKTPD) \
 	    $(PKG_LIBS_D) $(CMOCKA_LIBS)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(PLUGIN)
 
 # deps: dpkg tells what is missing; root installs it, anyone else is told the exact command.
 deps:
@@ -108,7 +116,8 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
-	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests tests/run
+	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests EKTP_PLUGIN=$(PLUGIN) \
+	  tests/run
 
 check-asan: deps
 	@$(MAKE) --no-print-directory all unit BUILD=build/asan BIN=build/asan/bin OPT=-O1 \
@@ -116,6 +125,7 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  EKTPD=build/asan/bin/ektpd EKTPCTL=build/asan/bin/ektpctl UNIT_DIR=build/asan/tests \
+	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so \
 	  EKTP_TEST_SLOW=4 tests/run
 
 clean:

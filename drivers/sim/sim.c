@@ -265,3 +265,12 @@ const HalDriver sim_printer_driver =
 	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer);
 const HalDriver sim_encoder_driver =
 	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_common);
+
+#ifdef SIM_PLUGIN
+/* Built as a shared object (make builds one for the tests): the printer
+ * simulator under another name, found by the manager through dlopen as a
+ * vendor SDK wrapper would be. */
+const HalDriver ektp_hal_driver = SIM_DRIVER("plugin-sim-printer", HAL_CLASS_PRINTER,
+					     open_printer, HAL_CAP_PRINT, opts_printer,
+					     faults_printer);
+#endif

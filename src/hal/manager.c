@@ -19,7 +19,9 @@ G_DEFINE_QUARK(ektp-hal-error-quark, hal_error)
 
 /* Options every device takes besides its driver's own. */
 static const HalOption common_options[] = {
-	{ "driver", HAL_OPT_STRING, NULL, 0, 0, "the driver's name (see README)" },
+	{ "driver", HAL_OPT_STRING, "", 0, 0, "a built-in driver's name (see README)" },
+	{ "plugin", HAL_OPT_STRING, "", 0, 0,
+	  "a shared object exporting a driver table; relative to the config file's folder" },
 	{ "poll_interval", HAL_OPT_INT, "2000", 100, 3600000, "status poll period, ms" },
 	{ "timeout", HAL_OPT_INT, "5000", 50, 600000, "longest a device operation may take, ms" },
 	{ NULL },
@@ -200,13 +202,44 @@ check_value(const EktpConfig *cfg, const CfgDevice *d, const HalOption *o, const
 	return FALSE;
 }
 
+static gboolean check_options(const EktpConfig *cfg, const CfgDevice *d, const HalDriver *drv,
+			      GHashTable *opts, GError **error);
+
+/* The driver a plug-in at CO's path exports; the path is relative to the config's folder. */
+static const HalDriver *
+load_plugin(const EktpConfig *cfg, const CfgDevice *d, const CfgOption *co, GError **error)
+{
+	g_autofree char *dir = cfg->file ? g_path_get_dirname(cfg->file) : g_get_current_dir();
+	g_autofree char *path = g_canonicalize_filename(co->value, dir);
+	GError *e = NULL;
+	const HalDriver *drv = hal_registry_load_plugin(path, &e);
+	if (!drv) {
+		fail_at(error, cfg, co->line, "[device %s] plugin: %s", d->name, e->message);
+		g_error_free(e);
+	}
+	return drv;
+}
+
 /* Checks D and, when OPTS is not NULL, fills it with every option's value. */
 static const HalDriver *
 check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError **error)
 {
 	const CfgOption *drv_opt = cfg_device_option(d, "driver");
+	const CfgOption *plugin = cfg_device_option(d, "plugin");
+	if (plugin) {
+		const HalDriver *drv = load_plugin(cfg, d, plugin, error);
+		if (!drv)
+			return NULL;
+		if (drv_opt && strcmp(drv_opt->value, drv->name) != 0) {
+			fail_at(error, cfg, drv_opt->line, "[device %s] driver: '%s', but the plug-in's "
+				"driver is '%s'", d->name, drv_opt->value, drv->name);
+			return NULL;
+		}
+		return check_options(cfg, d, drv, opts, error) ? drv : NULL;
+	}
 	if (!drv_opt) {
-		fail_at(error, cfg, d->line, "[device %s]: no driver given (driver = NAME)", d->name);
+		fail_at(error, cfg, d->line, "[device %s]: no driver given (driver = NAME, or "
+			"plugin = FILE.so)", d->name);
 		return NULL;
 	}
 	const HalDriver *drv = hal_registry_find(drv_opt->value);
@@ -218,11 +251,14 @@ check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError
 			d->name, drv_opt->value, known->str);
 		return NULL;
 	}
-	if (drv->abi != HAL_ABI_VERSION) {
-		fail_at(error, cfg, drv_opt->line, "[device %s] driver '%s' was built for HAL ABI %u, "
-			"this ektpd has %u", d->name, drv->name, drv->abi, HAL_ABI_VERSION);
-		return NULL;
-	}
+	return check_options(cfg, d, drv, opts, error) ? drv : NULL;
+}
+
+/* Every option of D known to DRV (or common) and valid; OPTS (may be NULL) gets the values. */
+static gboolean
+check_options(const EktpConfig *cfg, const CfgDevice *d, const HalDriver *drv, GHashTable *opts,
+	      GError **error)
+{
 	for (guint i = 0; i < d->options->len; i++) {
 		const CfgOption *co = d->options->pdata[i];
 		const HalOption *o = find_option(common_options, co->key);
@@ -231,10 +267,10 @@ check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError
 		if (!o) {
 			fail_at(error, cfg, co->line, "[device %s]: driver '%s' has no option '%s'",
 				d->name, drv->name, co->key);
-			return NULL;
+			return FALSE;
 		}
 		if (!check_value(cfg, d, o, co, error))
-			return NULL;
+			return FALSE;
 	}
 	const HalOption *lists[] = { common_options, drv->options };
 	for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
@@ -243,14 +279,14 @@ check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError
 			if (!co && !o->def) {
 				fail_at(error, cfg, d->line, "[device %s]: option '%s' is required",
 					d->name, o->name);
-				return NULL;
+				return FALSE;
 			}
 			if (opts)
 				g_hash_table_insert(opts, g_strdup(o->name),
 						    g_strdup(co ? co->value : o->def));
 		}
 	}
-	return drv;
+	return TRUE;
 }
 
 gboolean

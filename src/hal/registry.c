@@ -6,6 +6,7 @@
  */
 #include "hal/registry.h"
 
+#include <dlfcn.h>
 #include <string.h>
 
 #include "drivers/sim/sim.h"
@@ -33,4 +34,44 @@ const HalDriver *const *
 hal_registry_all(void)
 {
 	return builtin;
+}
+
+const HalDriver *
+hal_registry_load_plugin(const char *path, GError **error)
+{
+	static GMutex lock;
+	static GHashTable *loaded; /* path → const HalDriver* */
+	const HalDriver *drv = NULL;
+
+	g_mutex_lock(&lock);
+	if (!loaded)
+		loaded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	drv = g_hash_table_lookup(loaded, path);
+	if (drv)
+		goto out;
+	void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG, "cannot load %s", dlerror());
+		goto out;
+	}
+	drv = dlsym(so, HAL_PLUGIN_SYMBOL);
+	if (!drv) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG, "%s exports no %s", path,
+			    HAL_PLUGIN_SYMBOL);
+		dlclose(so);
+		goto out;
+	}
+	if (drv->abi != HAL_ABI_VERSION || !drv->name || !drv->status ||
+	    (unsigned)drv->klass >= HAL_N_CLASSES) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG,
+			    "%s: its driver table is for HAL ABI %u (this ektpd has %u) or lacks a "
+			    "name, a class or a status method", path, drv->abi, HAL_ABI_VERSION);
+		drv = NULL;
+		dlclose(so);
+		goto out;
+	}
+	g_hash_table_insert(loaded, g_strdup(path), (gpointer)drv);
+out:
+	g_mutex_unlock(&lock);
+	return drv;
 }

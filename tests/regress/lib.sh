@@ -7,6 +7,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 : "${EKTPD:=$top/bin/ektpd}" "${EKTPCTL:=$top/bin/ektpctl}" "${EKTP_SOURCE_DIR:=$top}"
+: "${EKTP_PLUGIN:=$top/build/default/plugins/sim-plugin.so}"
 TEST_NAME=$(basename "$0" .sh)
 SLOW=${EKTP_TEST_SLOW:-1} # multiplies waits, for sanitizer builds
 T=""

@@ -11,7 +11,7 @@ DEVICES=""
 for class in fingerprint iris face signature printer encoder; do
 	DEVICES+="[device $class]\ndriver = sim-$class\npoll_interval = 100\ntimeout = 400\n"
 done
-write_conf "$DEVICES[device printer2]\ndriver = sim-printer\nserial = PR-2\nribbon = 123\nfaults = cover-open\npoll_interval = 100\n"
+write_conf "$DEVICES[device printer2]\ndriver = sim-printer\nserial = PR-2\nribbon = 123\nfaults = cover-open\npoll_interval = 100\n[device vendor]\nplugin = $EKTP_PLUGIN\nserial = VND-1\npoll_interval = 100\n"
 
 # Configuration errors, checked by -n before anything starts.
 bad() { # DESCRIPTION SECTION-TEXT EXPECTED-PATTERN
@@ -26,6 +26,10 @@ bad "unknown option" "[device x]\ndriver = sim-iris\nribbon = 4\n" "3: \[device 
 bad "bad value" "[device x]\ndriver = sim-printer\nribbon = lots\n" "3: \[device x\] ribbon: 'lots' is not a whole number"
 bad "out of range" "[device x]\ndriver = sim-face\ntimeout = 1\n" "3: \[device x\] timeout: '1' is not a whole number from 50"
 bad "bad device name" "[device Bad Name]\ndriver = sim-face\n" "1: \[device Bad Name\]: a device name"
+bad "plug-in that is not there" "[device x]\nplugin = nowhere.so\n" "2: \[device x\] plugin: cannot load"
+libz=$(/sbin/ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}') # any library without our symbol
+bad "plug-in without a driver table" "[device x]\nplugin = $libz\n" "2: \[device x\] plugin: .* exports no ektp_hal_driver"
+bad "plug-in named wrongly" "[device x]\nplugin = $EKTP_PLUGIN\ndriver = sim-printer\n" "3: \[device x\] driver: 'sim-printer', but the plug-in's driver is 'plugin-sim-printer'"
 bad "device twice" "[device x]\ndriver = sim-face\n[device x]\ndriver = sim-face\n" "3: section \[device x\] given twice"
 
 start_daemon
@@ -53,11 +57,15 @@ for class in fingerprint iris face signature printer encoder; do
 	check "$class simulator comes up ready" wait_state "$class" ready
 done
 check "a fault given in the config shows from the start" wait_state printer2 fault cover-open
+check "a driver loaded from a shared object comes up ready" wait_state vendor ready
+api GET /v1/devices/vendor "" "$OP"
+is "the plug-in's driver name is shown" "$(jget .driver)" plugin-sim-printer
+is "the plug-in device reports its serial" "$(jget .serial)" VND-1
 api GET /v1/devices/printer2 "" "$OP"
 is "the configured serial is reported" "$(jget .serial)" PR-2
 is "the ribbon counter is reported" "$(jget .counters.supply_remaining)" 123
 api GET /v1/devices "" "$OP"
-is "all seven devices are listed" "$(jget '.devices | length')" 7
+is "all eight devices are listed" "$(jget '.devices | length')" 8
 echo 123456 | ctl login op >/dev/null
 out=$(ctl devices 2>&1)
 like "ektpctl devices shows the printer ready" "$out" "printer +printer +sim-printer +ready"
