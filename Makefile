@@ -28,7 +28,7 @@ CFLAGS   += $(WARN) $(OPT) -g $(SAN)
 LDFLAGS  += $(SAN)
 
 PKG_CFLAGS_D := $(shell pkg-config --cflags $(PKGS_DAEMON) 2>/dev/null)
-PKG_LIBS_D   := $(shell pkg-config --libs $(PKGS_DAEMON) 2>/dev/null)
+PKG_LIBS_D   := $(shell pkg-config --libs $(PKGS_DAEMON) 2>/dev/null) -lm
 PKG_CFLAGS_C := $(shell pkg-config --cflags $(PKGS_CTL) 2>/dev/null)
 PKG_LIBS_C   := $(shell pkg-config --libs $(PKGS_CTL) 2>/dev/null)
 CMOCKA_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -39,8 +39,10 @@ CRYPTO_SRC := $(wildcard src/crypto/*.c)
 STORE_SRC  := $(wildcard src/store/*.c)
 CORE_SRC   := $(wildcard src/core/*.c)
 HAL_SRC    := $(wildcard src/hal/*.c) $(wildcard drivers/*/*.c)
+QUALITY_SRC := $(wildcard src/quality/*.c)
 API_SRC    := $(wildcard src/api/*.c)
-LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(HAL_SRC) $(CORE_SRC) $(API_SRC)
+LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(HAL_SRC) $(QUALITY_SRC) $(CORE_SRC) \
+              $(API_SRC)
 CTL_SRC    := $(wildcard src/ektpctl/*.c)
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
