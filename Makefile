@@ -81,9 +81,9 @@ $(BIN)/ektpd: $(BUILD)/src/ektpd.o $(LIBEKTPD)
 
 # The printer simulator built as a driver plug-in, for the tests of dlopen loading.
 PLUGIN := $(BUILD)/plugins/sim-plugin.so
-$(PLUGIN): drivers/sim/sim.c
+$(PLUGIN): $(wildcard drivers/sim/*.c)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -DSIM_PLUGIN -fPIC -shared -o $@ $< \
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -DSIM_PLUGIN -fPIC -shared -o $@ $(filter %.c,$^) \
 	    $(PKG_LIBS_D)
 
 $(BIN)/ektpctl: $(CTL_OBJ)

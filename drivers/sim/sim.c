@@ -12,8 +12,16 @@
  *                device's timeout, ignoring cancel), slow (answers take three
  *                times the configured delay plus 200 ms)
  *   printer:     jam, ribbon-out, cover-open, hopper-empty, cleaning-required
+ *   capturing classes (fingerprint, iris, face, signature):
+ *                low-quality (captures come out poor), quality-decline (each
+ *                capture a little worse than the one before: a wearing sensor)
+ *
+ * Captures are synthesised (synth.h) from a seed made of the device's seed
+ * and its capture counter, so a run is repeatable.
  */
 #include "drivers/sim/sim.h"
+
+#include "drivers/sim/synth.h"
 
 #include <string.h>
 
@@ -26,6 +34,8 @@ enum {
 	F_COVER_OPEN,
 	F_HOPPER_EMPTY,
 	F_CLEANING,
+	F_LOW_QUALITY,
+	F_DECLINE,
 	F_COUNT,
 };
 
@@ -38,13 +48,21 @@ static const char *const fault_names[F_COUNT] = {
 	[F_COVER_OPEN] = "cover-open",
 	[F_HOPPER_EMPTY] = "hopper-empty",
 	[F_CLEANING] = "cleaning-required",
+	[F_LOW_QUALITY] = "low-quality",
+	[F_DECLINE] = "quality-decline",
 };
+
+/* The quality of a healthy device's captures, and how much each capture under
+ * quality-decline loses. */
+#define SIM_QUALITY 0.92
+#define SIM_DECLINE_STEP 0.04
 
 typedef struct {
 	HalClass klass;
 	/* For each fault: 0 = off, -1 = on until cleared, N = on for N more operations. */
 	int fault[F_COUNT];
 	int64_t total, since_clean, ribbon_left;
+	int declined; /* captures taken under quality-decline */
 } Sim;
 
 static int
@@ -177,6 +195,53 @@ sim_status(HalDevice *dev, HalStatus *out, GCancellable *cancel, GError **error)
 	return 0;
 }
 
+/* Quality 0..1 for the next capture: healthy, poor, or worn down step by step. */
+static double
+next_quality(Sim *s)
+{
+	double q = SIM_QUALITY - 0.04 * (double)(s->total % 3); /* a little natural spread */
+	if (take(s, F_DECLINE))
+		q -= SIM_DECLINE_STEP * ++s->declined;
+	if (take(s, F_LOW_QUALITY))
+		q = 0.12;
+	return CLAMP(q, 0.05, 1.0);
+}
+
+static int
+sim_capture(HalDevice *dev, int position, HalImage *out, GCancellable *cancel, GError **error)
+{
+	Sim *s = hal_dev_get_private(dev);
+	if (begin_op(dev, s, cancel, error) < 0)
+		return -1;
+	guint32 seed = (guint32)(hal_dev_option_int(dev, "seed") * 1000003 + s->total);
+	double q = next_quality(s);
+	int rc = -1;
+	switch (s->klass) {
+	case HAL_CLASS_FINGERPRINT:
+		rc = synth_fingerprint(seed, position, q, out, NULL);
+		break;
+	case HAL_CLASS_IRIS:
+		rc = synth_iris(seed, position, q, out, NULL);
+		break;
+	case HAL_CLASS_FACE:
+		rc = synth_face(seed, (guint32)hal_dev_option_int(dev, "background"), q, out);
+		break;
+	case HAL_CLASS_SIGNATURE:
+		rc = synth_signature(seed, out);
+		break;
+	default:
+		break;
+	}
+	if (rc < 0) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_FAILED, "%s: cannot capture at position %d",
+			    hal_dev_name(dev), position);
+		return -1;
+	}
+	out->position = position;
+	s->total++;
+	return 0;
+}
+
 static int
 sim_inject(HalDevice *dev, const HalFault *fault, GError **error)
 {
@@ -205,6 +270,8 @@ sim_inject(HalDevice *dev, const HalFault *fault, GError **error)
 #define COMMON_FAULTS "unplug", "replug", "timeout", "slow"
 
 static const char *const faults_common[] = { COMMON_FAULTS, NULL };
+static const char *const faults_capture[] = { COMMON_FAULTS, "low-quality", "quality-decline",
+					       NULL };
 static const char *const faults_printer[] = { COMMON_FAULTS, "jam", "ribbon-out", "cover-open",
 					      "hopper-empty", "cleaning-required", NULL };
 
@@ -216,7 +283,12 @@ static const char *const faults_printer[] = { COMMON_FAULTS, "jam", "ribbon-out"
 
 static const HalOption opts_fingerprint[] = { SIM_OPTIONS("SIM-FP-0001"), { NULL } };
 static const HalOption opts_iris[] = { SIM_OPTIONS("SIM-IR-0001"), { NULL } };
-static const HalOption opts_face[] = { SIM_OPTIONS("SIM-FC-0001"), { NULL } };
+static const HalOption opts_face[] = {
+	SIM_OPTIONS("SIM-FC-0001"),
+	{ "background", HAL_OPT_INT, "16711680", 0, 16777215,
+	  "the backdrop's colour as 0xRRGGBB in decimal (default red, 16711680)" },
+	{ NULL },
+};
 static const HalOption opts_signature[] = { SIM_OPTIONS("SIM-SG-0001"), { NULL } };
 static const HalOption opts_encoder[] = { SIM_OPTIONS("SIM-EN-0001"), { NULL } };
 static const HalOption opts_printer[] = {
@@ -238,7 +310,7 @@ SIM_OPEN(open_signature, HAL_CLASS_SIGNATURE)
 SIM_OPEN(open_printer, HAL_CLASS_PRINTER)
 SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
 
-#define SIM_DRIVER(drv_name, k, open_fn, extra_caps, opts, faults)        \
+#define SIM_DRIVER(drv_name, k, open_fn, extra_caps, opts, faults, capture_fn) \
 	{                                                                 \
 		.abi = HAL_ABI_VERSION,                                   \
 		.name = drv_name,                                         \
@@ -251,20 +323,27 @@ SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
 		.close = sim_close,                                       \
 		.status = sim_status,                                     \
 		.inject_fault = sim_inject,                               \
+		.capture = capture_fn,                                    \
 	}
 
 const HalDriver sim_fingerprint_driver =
-	SIM_DRIVER("sim-fingerprint", HAL_CLASS_FINGERPRINT, open_fingerprint, 0, opts_fingerprint, faults_common);
+	SIM_DRIVER("sim-fingerprint", HAL_CLASS_FINGERPRINT, open_fingerprint, HAL_CAP_CAPTURE, opts_fingerprint,
+		   faults_capture, sim_capture);
 const HalDriver sim_iris_driver =
-	SIM_DRIVER("sim-iris", HAL_CLASS_IRIS, open_iris, 0, opts_iris, faults_common);
+	SIM_DRIVER("sim-iris", HAL_CLASS_IRIS, open_iris, HAL_CAP_CAPTURE, opts_iris, faults_capture,
+		   sim_capture);
 const HalDriver sim_face_driver =
-	SIM_DRIVER("sim-face", HAL_CLASS_FACE, open_face, 0, opts_face, faults_common);
+	SIM_DRIVER("sim-face", HAL_CLASS_FACE, open_face, HAL_CAP_CAPTURE, opts_face, faults_capture,
+		   sim_capture);
 const HalDriver sim_signature_driver =
-	SIM_DRIVER("sim-signature", HAL_CLASS_SIGNATURE, open_signature, 0, opts_signature, faults_common);
+	SIM_DRIVER("sim-signature", HAL_CLASS_SIGNATURE, open_signature, HAL_CAP_CAPTURE, opts_signature,
+		   faults_capture, sim_capture);
 const HalDriver sim_printer_driver =
-	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer);
+	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer,
+		   NULL);
 const HalDriver sim_encoder_driver =
-	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_common);
+	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_common,
+		   NULL);
 
 #ifdef SIM_PLUGIN
 /* Built as a shared object (make builds one for the tests): the printer
@@ -272,5 +351,5 @@ const HalDriver sim_encoder_driver =
  * vendor SDK wrapper would be. */
 const HalDriver ektp_hal_driver = SIM_DRIVER("plugin-sim-printer", HAL_CLASS_PRINTER,
 					     open_printer, HAL_CAP_PRINT, opts_printer,
-					     faults_printer);
+					     faults_printer, NULL);
 #endif

@@ -118,6 +118,8 @@ void api_h_audit_verify(ApiRequest *req);
 void api_h_devices_list(ApiRequest *req);
 void api_h_devices_get(ApiRequest *req);
 void api_h_devices_fault(ApiRequest *req);
+void api_h_devices_selftest(ApiRequest *req);
+void api_h_devices_selftests(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */
 JsonNode *api_time_node(gint64 unix_s);

@@ -37,6 +37,11 @@ static const ApiField fault_body[] = {
 	{ NULL },
 };
 
+static const ApiField history_query[] = {
+	{ "limit", API_INT, FALSE, 1, 1000 },
+	{ NULL },
+};
+
 static const ApiField audit_query[] = {
 	{ "after", API_INT, FALSE, 0, G_MAXINT64 },
 	{ "limit", API_INT, FALSE, 1, 1000 },
@@ -70,6 +75,11 @@ const ApiRoute api_routes[] = {
 	  "one device's state, reasons and counters" },
 	{ "POST", "/v1/devices/{name}/fault", "device.fault", ROLE_TECHNICIAN, API_MUTATES,
 	  fault_body, NULL, api_h_devices_fault, "make a simulator show a fault" },
+	{ "POST", "/v1/devices/{name}/selftest", "device.selftest", ROLE_TECHNICIAN, API_MUTATES,
+	  empty_body, NULL, api_h_devices_selftest, "run the device's self-test and store it" },
+	{ "GET", "/v1/devices/{name}/selftests", "device.selftests",
+	  ROLE_TECHNICIAN | ROLE_SUPERVISOR, 0, NULL, history_query, api_h_devices_selftests,
+	  "the device's self-test history, newest first" },
 };
 const size_t api_n_routes = G_N_ELEMENTS(api_routes);
 

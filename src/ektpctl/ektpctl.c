@@ -74,6 +74,8 @@ static int cmd_audit_list(struct ctx *c);
 static int cmd_audit_verify(struct ctx *c);
 static int cmd_devices(struct ctx *c);
 static int cmd_device_fault(struct ctx *c);
+static int cmd_selftest(struct ctx *c);
+static int cmd_selftest_history(struct ctx *c);
 
 #define PIN_INPUT                                                                       \
 	"\nOn a terminal PINs are read without echo; otherwise each PIN is one line of\n" \
@@ -132,6 +134,18 @@ static const struct cmd commands[] = {
 	  .help = "Makes simulator DEVICE show fault KIND: unplug, replug, timeout, slow; printers\n"
 		  "also jam, ribbon-out, cover-open, hopper-empty, cleaning-required. KIND clear\n"
 		  "ends every fault. Technician only; real devices refuse." },
+	{ .words = "selftest history", .args = { "DEVICE" }, .token = true,
+	  .run = cmd_selftest_history,
+	  .opts = { { "limit", "N", false, "at most N results, 1 to 1000 (default 20)" } },
+	  .summary = "show a device's self-test results, newest first",
+	  .help = "Lists DEVICE's stored self-tests with their time, result, who ran them and\n"
+		  "their figures. Technician or supervisor." },
+	{ .words = "selftest", .args = { "DEVICE|all" }, .token = true, .run = cmd_selftest,
+	  .summary = "run a device's self-test, or every device's",
+	  .help = "Runs the self-test of DEVICE, or of every device with 'all': scanners and\n"
+		  "cameras capture and score a test image and time it; printers and encoders\n"
+		  "report identity, state and counters. Results are stored (see selftest\n"
+		  "history). Exits 1 when any test fails. Technician only." },
 };
 
 /* ---- reading the API's JSON ---- */
@@ -906,6 +920,18 @@ reasons_text(JsonObject *d)
 	return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* "ok 2026-11-27 18:40:31", "FAILED …" or "-". Caller frees. */
+static char *
+last_selftest_text(JsonObject *t)
+{
+	if (!t)
+		return g_strdup("-");
+	g_autofree char *when = out_local_time(get_str(t, "ts"));
+	JsonNode *ok = json_object_get_member(t, "ok");
+	bool passed = ok && JSON_NODE_HOLDS_VALUE(ok) && json_node_get_boolean(ok);
+	return g_strdup_printf("%s %s", passed ? "ok" : "FAILED", when);
+}
+
 static int
 cmd_devices(struct ctx *c)
 {
@@ -921,7 +947,8 @@ cmd_devices(struct ctx *c)
 		return RC_FAIL;
 	}
 	g_autoptr(OutTable) table = out_table_new("DEVICE", "CLASS", "DRIVER", "STATE", "REASONS",
-						  "SERIAL", "SINCE", "LAST ERROR", NULL);
+						  "SERIAL", "SINCE", "LAST SELF-TEST", "LAST ERROR",
+						  NULL);
 	JsonArray *list = json_node_get_array(devices);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
@@ -934,8 +961,9 @@ cmd_devices(struct ctx *c)
 		g_autofree char *serial = get_text(d, "serial");
 		g_autofree char *since = out_local_time(get_str(d, "state_since"));
 		g_autofree char *error = get_text(d, "last_error");
+		g_autofree char *selftest = last_selftest_text(get_obj(d, "last_selftest"));
 		out_table_add_row(table, (const char *const[]){ name, klass, driver, state, reasons,
-								serial, since, error });
+								serial, since, selftest, error });
 	}
 	if (out_table_rows(table) == 0)
 		printf("no devices configured\n");
@@ -966,5 +994,121 @@ cmd_device_fault(struct ctx *c)
 	if (!print_json(c, r))
 		printf("device %s: fault %s%s%s\n", c->args[0], c->args[1],
 		       count ? ", for the next operations: " : "", count ? count : "");
+	return RC_OK;
+}
+
+/* Runs one device's self-test; adds its row to TABLE and its answer to ANSWERS. */
+static int
+selftest_one(struct ctx *c, const char *device, OutTable *table, JsonArray *answers)
+{
+	g_autofree char *path = item_path("devices", device, "selftest");
+	if (!path)
+		return usage_error(c->cmd, "'%s' is not a device name", device);
+	g_autoptr(ClientReply) r = NULL;
+	bool json = c->json;
+	c->json = false; /* errors are reported per device below */
+	int rc = call(c, "POST", path, NULL, 0, &r);
+	c->json = json;
+	if (rc == RC_UNREACHABLE || !r)
+		return rc;
+	json_array_add_element(answers, json_node_copy(r->root));
+	if (rc != RC_OK) {
+		out_table_add_row(table, (const char *const[]){ device, "ERROR",
+								client_reply_message(r) });
+		return RC_FAIL;
+	}
+	JsonNode *okn = json_object_get_member(r->obj, "ok");
+	bool ok = okn && JSON_NODE_HOLDS_VALUE(okn) && json_node_get_boolean(okn);
+	out_table_add_row(table, (const char *const[]){ device, ok ? "ok" : "FAILED",
+							get_str(r->obj, "message") });
+	return ok ? RC_OK : RC_FAIL;
+}
+
+static int
+cmd_selftest(struct ctx *c)
+{
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	if (strcmp(c->args[0], "all") == 0) {
+		g_autoptr(ClientReply) r = NULL;
+		int rc = call(c, "GET", "/v1/devices", NULL, 0, &r);
+		if (rc != RC_OK)
+			return rc;
+		JsonNode *devices = json_object_get_member(r->obj, "devices");
+		JsonArray *list = devices && JSON_NODE_HOLDS_ARRAY(devices)
+					  ? json_node_get_array(devices)
+					  : NULL;
+		for (guint i = 0; list && i < json_array_get_length(list); i++) {
+			JsonNode *n = json_array_get_element(list, i);
+			if (JSON_NODE_HOLDS_OBJECT(n))
+				g_ptr_array_add(names, get_text(json_node_get_object(n), "name"));
+		}
+		if (names->len == 0) {
+			out_error("no devices configured");
+			return RC_FAIL;
+		}
+	} else {
+		g_ptr_array_add(names, g_strdup(c->args[0]));
+	}
+	g_autoptr(OutTable) table = out_table_new("DEVICE", "RESULT", "MESSAGE", NULL);
+	g_autoptr(JsonArray) answers = json_array_new();
+	int worst = RC_OK;
+	for (guint i = 0; i < names->len; i++) {
+		if (!c->json && names->len > 1)
+			fprintf(stderr, "testing %s (%u of %u)...\n", (char *)names->pdata[i], i + 1,
+				names->len);
+		int rc = selftest_one(c, names->pdata[i], table, answers);
+		if (rc == RC_UNREACHABLE || rc == RC_USAGE)
+			return rc;
+		if (rc != RC_OK)
+			worst = RC_FAIL;
+	}
+	if (c->json) {
+		g_autoptr(JsonNode) root = json_node_init_array(json_node_alloc(), answers);
+		out_json(root);
+	} else {
+		out_table_print(table);
+	}
+	return worst;
+}
+
+static int
+cmd_selftest_history(struct ctx *c)
+{
+	g_autofree char *base = item_path("devices", c->args[0], "selftests");
+	if (!base)
+		return usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
+	g_autoptr(GString) path = g_string_new(base);
+	int rc = add_query_number(c, path, "limit");
+	if (rc != RC_OK)
+		return rc;
+	g_autoptr(ClientReply) r = NULL;
+	rc = call(c, "GET", path->str, NULL, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	if (print_json(c, r))
+		return RC_OK;
+	JsonNode *tests = json_object_get_member(r->obj, "selftests");
+	if (!tests || !JSON_NODE_HOLDS_ARRAY(tests)) {
+		out_error("ektpd's answer has no self-test list");
+		return RC_FAIL;
+	}
+	g_autoptr(OutTable) table = out_table_new("ID", "TIME", "RESULT", "BY", "MESSAGE", NULL);
+	JsonArray *list = json_node_get_array(tests);
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonNode *n = json_array_get_element(list, i);
+		JsonObject *t = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+		g_autofree char *id = get_text(t, "id");
+		g_autofree char *ts = out_local_time(get_str(t, "ts"));
+		g_autofree char *ok = get_text(t, "ok");
+		g_autofree char *by = get_text(t, "user");
+		g_autofree char *msg = get_text(t, "message");
+		out_table_add_row(table, (const char *const[]){ id, ts,
+								strcmp(ok, "yes") == 0 ? "ok" : "FAILED",
+								by, msg });
+	}
+	if (out_table_rows(table) == 0)
+		printf("no self-tests of %s yet\n", c->args[0]);
+	else
+		out_table_print(table);
 	return RC_OK;
 }

@@ -27,7 +27,7 @@ static const HalOption common_options[] = {
 	{ NULL },
 };
 
-typedef enum { OP_OPEN, OP_STATUS, OP_FAULT } OpKind;
+typedef enum { OP_OPEN, OP_STATUS, OP_FAULT, OP_CAPTURE } OpKind;
 
 typedef struct Op Op;
 
@@ -49,6 +49,10 @@ struct HalDevice {
 	GPtrArray *reasons; /* char* */
 	char *serial;
 	char *last_error;
+	char *advisory;        /* a reason the core set (see hal_manager_set_advisory) */
+	char *advisory_detail; /* shown as last_error while no driver error is */
+	HalState driver_state; /* as the driver last reported it, before the advisory */
+	char **driver_reasons;
 	gint64 state_since, last_poll;
 	int64_t counter_total, counter_since_clean, supply_remaining;
 };
@@ -72,7 +76,12 @@ struct Op {
 	HalStatus status;
 	HalFault fault;
 	char *fault_kind;
+	int position;
+	HalImage *image;
+	gint64 started_us, ended_us;
 	HalDoneFunc done;
+	HalCaptureFunc capture_done;
+	HalInfoFunc info_done;
 	void *data;
 };
 
@@ -319,7 +328,7 @@ info_of(const HalDevice *dev)
 	for (guint r = 0; r < dev->reasons->len; r++)
 		i->reasons[r] = g_strdup(dev->reasons->pdata[r]);
 	i->serial = g_strdup(dev->serial);
-	i->last_error = g_strdup(dev->last_error);
+	i->last_error = g_strdup(dev->last_error ? dev->last_error : dev->advisory_detail);
 	i->state_since = dev->state_since;
 	i->last_poll = dev->last_poll;
 	i->counter_total = dev->counter_total;
@@ -329,10 +338,10 @@ info_of(const HalDevice *dev)
 	return i;
 }
 
-/* Sets the state and reasons (REASONS NULL-terminated, may be NULL); tells
- * the listener when either changed. */
+/* Shows STATE and REASONS (NULL-terminated, may be NULL); tells the listener
+ * when either changed. */
 static void
-set_state(HalDevice *dev, HalState state, const char *const *reasons)
+show_state(HalDevice *dev, HalState state, const char *const *reasons)
 {
 	gboolean same = state == dev->state;
 	guint n = 0;
@@ -361,6 +370,28 @@ set_state(HalDevice *dev, HalState state, const char *const *reasons)
 	}
 }
 
+/* The state the driver reports, with the core's advisory laid over it. */
+static void
+set_state(HalDevice *dev, HalState state, const char *const *reasons)
+{
+	if (reasons != (const char *const *)dev->driver_reasons) {
+		char **copy = g_strdupv((char **)reasons);
+		g_strfreev(dev->driver_reasons);
+		dev->driver_reasons = copy;
+	}
+	dev->driver_state = state;
+	if (!dev->advisory || state == HAL_STATE_ABSENT || state == HAL_STATE_FAULT) {
+		show_state(dev, state, reasons);
+		return;
+	}
+	g_autoptr(GPtrArray) all = g_ptr_array_new();
+	for (const char *const *r = reasons; r && *r; r++)
+		g_ptr_array_add(all, (gpointer)*r);
+	g_ptr_array_add(all, dev->advisory);
+	g_ptr_array_add(all, NULL);
+	show_state(dev, HAL_STATE_DEGRADED, (const char *const *)all->pdata);
+}
+
 static void
 set_error_text(HalDevice *dev, const GError *e)
 {
@@ -371,8 +402,18 @@ set_error_text(HalDevice *dev, const GError *e)
 /* ---- operations ---- */
 
 static void
+image_free(HalImage *img)
+{
+	if (img) {
+		g_free(img->pixels);
+		g_free(img);
+	}
+}
+
+static void
 op_free(Op *op)
 {
+	image_free(op->image);
 	g_clear_object(&op->cancel);
 	g_clear_error(&op->error);
 	g_free(op->fault_kind);
@@ -431,9 +472,41 @@ op_complete(Op *op)
 		break;
 	case OP_FAULT:
 		break;
+	case OP_CAPTURE:
+		if (op->rc == 0)
+			set_error_text(dev, NULL);
+		else
+			set_error_text(dev, op->error);
+		if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)) {
+			const char *r[] = { "timed-out", NULL };
+			set_state(dev, HAL_STATE_FAULT, r);
+		} else if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_ABSENT)) {
+			dev->opened = FALSE;
+			const char *r[] = { "offline", NULL };
+			set_state(dev, HAL_STATE_ABSENT, r);
+		}
+		break;
 	}
 	if (op->done)
 		op->done(op->rc == 0 ? NULL : op->error, op->data);
+	if (op->capture_done) {
+		HalCaptureMeta meta = {
+			.device = dev->name,
+			.serial = dev->serial,
+			.driver = dev->drv->name,
+			.driver_version = dev->drv->version,
+			.klass = dev->drv->klass,
+			.started_us = op->started_us,
+			.ended_us = op->ended_us ? op->ended_us : g_get_real_time(),
+		};
+		op->capture_done(op->rc == 0 ? g_steal_pointer(&op->image) : NULL, &meta,
+				 op->rc == 0 ? NULL : op->error, op->data);
+	}
+	if (op->info_done) {
+		HalInfo *info = info_of(dev);
+		op->info_done(info, op->rc == 0 ? NULL : op->error, op->data);
+		hal_info_free(info);
+	}
 }
 
 /* The worker handed OP back (main loop). */
@@ -496,6 +569,18 @@ op_run(gpointer data, gpointer user_data)
 	case OP_FAULT:
 		op->rc = drv->inject_fault(dev, &op->fault, &e);
 		break;
+	case OP_CAPTURE:
+		op->image = g_new0(HalImage, 1);
+		op->started_us = g_get_real_time();
+		op->rc = drv->capture(dev, op->position, op->image, op->cancel, &e);
+		op->ended_us = g_get_real_time();
+		if (op->rc == 0 && (!op->image->pixels || op->image->width <= 0 ||
+				    op->image->height <= 0)) {
+			op->rc = -1;
+			g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s returned no image",
+				    drv->name);
+		}
+		break;
 	}
 	if (op->rc < 0 && !e)
 		g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s failed without a reason",
@@ -550,6 +635,9 @@ device_free(HalDevice *dev)
 		g_ptr_array_unref(dev->reasons);
 	g_free(dev->serial);
 	g_free(dev->last_error);
+	g_free(dev->advisory);
+	g_free(dev->advisory_detail);
+	g_strfreev(dev->driver_reasons);
 	g_free(dev->name);
 	g_free(dev);
 }
@@ -694,4 +782,74 @@ hal_manager_inject_fault(HalManager *m, const char *name, const char *kind, int 
 	op_submit(op);
 	/* Show the fault's effect promptly instead of at the next poll. */
 	op_submit(op_new(dev, dev->opened ? OP_STATUS : OP_OPEN));
+}
+
+/* Refuses an operation on DEV when it cannot take one; fills E then. */
+static gboolean
+device_usable(HalManager *m, const char *name, HalDevice **out, GError **e)
+{
+	HalDevice *dev = find_device(m, name);
+	*out = dev;
+	if (!dev)
+		g_set_error(e, HAL_ERROR, HAL_ERROR_NO_DEVICE, "no device '%s'", name);
+	else if (dev->hung)
+		g_set_error(e, HAL_ERROR, HAL_ERROR_BUSY, "device %s is not answering", name);
+	else if (!dev->opened)
+		g_set_error(e, HAL_ERROR, HAL_ERROR_ABSENT, "device %s is absent%s%s", name,
+			    dev->last_error ? ": " : "", dev->last_error ? dev->last_error : "");
+	return *e == NULL;
+}
+
+void
+hal_manager_capture(HalManager *m, const char *name, int position, HalCaptureFunc done,
+		    void *data)
+{
+	HalDevice *dev;
+	GError *e = NULL;
+	if (device_usable(m, name, &dev, &e) && !dev->drv->capture)
+		g_set_error(&e, HAL_ERROR, HAL_ERROR_UNSUPPORTED, "device %s (%s) cannot capture",
+			    name, hal_class_name(dev->drv->klass));
+	if (e) {
+		HalCaptureMeta meta = { .device = name, .started_us = g_get_real_time() };
+		meta.ended_us = meta.started_us;
+		done(NULL, &meta, e, data);
+		g_error_free(e);
+		return;
+	}
+	Op *op = op_new(dev, OP_CAPTURE);
+	op->position = position;
+	op->capture_done = done;
+	op->data = data;
+	op_submit(op);
+}
+
+void
+hal_manager_refresh(HalManager *m, const char *name, HalInfoFunc done, void *data)
+{
+	HalDevice *dev;
+	GError *e = NULL;
+	if (!device_usable(m, name, &dev, &e)) {
+		HalInfo *info = dev ? info_of(dev) : NULL;
+		done(info, e, data);
+		hal_info_free(info);
+		g_error_free(e);
+		return;
+	}
+	Op *op = op_new(dev, OP_STATUS);
+	op->info_done = done;
+	op->data = data;
+	op_submit(op);
+}
+
+void
+hal_manager_set_advisory(HalManager *m, const char *name, const char *reason, const char *detail)
+{
+	HalDevice *dev = find_device(m, name);
+	if (!dev || g_strcmp0(dev->advisory, reason) == 0)
+		return;
+	g_free(dev->advisory);
+	dev->advisory = g_strdup(reason);
+	g_free(dev->advisory_detail);
+	dev->advisory_detail = g_strdup(reason ? detail : NULL);
+	set_state(dev, dev->driver_state, (const char *const *)dev->driver_reasons);
 }

@@ -62,4 +62,38 @@ typedef void (*HalDoneFunc)(GError *error, void *data); /* ERROR borrowed; NULL 
 void hal_manager_inject_fault(HalManager *m, const char *name, const char *kind, int count,
 			      HalDoneFunc done, void *data);
 
+/* What is known about a capture besides its pixels. */
+typedef struct {
+	const char *device;         /* borrowed for the callback's duration */
+	const char *serial;
+	const char *driver;
+	const char *driver_version;
+	HalClass klass;
+	gint64 started_us, ended_us; /* wall clock, microseconds */
+} HalCaptureMeta;
+
+/* IMAGE is taken by the callee (free pixels with g_free, then the struct with
+ * g_free); NULL with ERROR set when the capture failed. */
+typedef void (*HalCaptureFunc)(HalImage *image, const HalCaptureMeta *meta, GError *error,
+			       void *data);
+
+/* Captures one image from device NAME at POSITION (ISO finger 1..10, eye 1..2,
+ * 0 for face and signature).  DONE runs on the main loop, always once. */
+void hal_manager_capture(HalManager *m, const char *name, int position, HalCaptureFunc done,
+			 void *data);
+
+/*
+ * Sets (REASON non-NULL) or clears an advisory the core found about device
+ * NAME, such as "quality-declining" from its capture trend: while set, the
+ * device is at least degraded and REASON joins its reasons, whatever the
+ * driver reports.  DETAIL (may be NULL) becomes its last_error text.
+ */
+void hal_manager_set_advisory(HalManager *m, const char *name, const char *reason,
+			      const char *detail);
+
+/* Reads device NAME's status now (not waiting for the next poll); DONE gets a
+ * fresh snapshot or an error. */
+typedef void (*HalInfoFunc)(const HalInfo *info, GError *error, void *data);
+void hal_manager_refresh(HalManager *m, const char *name, HalInfoFunc done, void *data);
+
 #endif

@@ -169,6 +169,25 @@ static const char *const migrations[] = {
 	"  created_at INTEGER NOT NULL,"
 	"  last_seen INTEGER NOT NULL);"
 	"CREATE INDEX sessions_user ON sessions(user_id);",
+	/* 2 → 3: device self-tests and the capture history that trends are drawn from. */
+	"CREATE TABLE selftests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  ok INTEGER NOT NULL CHECK (ok IN (0,1)),"
+	"  user TEXT NOT NULL,"
+	"  message TEXT NOT NULL,"
+	"  figures TEXT NOT NULL);"
+	"CREATE INDEX selftests_device ON selftests(device, id);"
+	"CREATE TABLE captures ("
+	"  id INTEGER PRIMARY KEY,"
+	"  device TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  ok INTEGER NOT NULL CHECK (ok IN (0,1)),"
+	"  quality INTEGER,"
+	"  latency_ms INTEGER NOT NULL,"
+	"  source TEXT NOT NULL);"
+	"CREATE INDEX captures_device ON captures(device, id);",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 
@@ -699,4 +718,133 @@ store_audit_head_set(Store *st, gint64 rows, const char *hash, GError **error)
 	if (!s || bind_int(st, s, 1, rows, error) < 0 || bind_text(st, s, 2, hash, error) < 0)
 		return -1;
 	return run(st, s, error);
+}
+
+/* ---- device self-tests and capture history ---- */
+
+void
+store_selftest_free(StoreSelftest *t)
+{
+	if (!t)
+		return;
+	g_free(t->device);
+	g_free(t->user);
+	g_free(t->message);
+	g_free(t->figures);
+	g_free(t);
+}
+
+gint64
+store_selftest_insert(Store *st, const StoreSelftest *t, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "INSERT INTO selftests (device, ts, ok, user, message, figures) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       error);
+	if (!s || bind_text(st, s, 1, t->device, error) < 0 || bind_int(st, s, 2, t->ts, error) < 0 ||
+	    bind_int(st, s, 3, t->ok, error) < 0 || bind_text(st, s, 4, t->user, error) < 0 ||
+	    bind_text(st, s, 5, t->message, error) < 0 ||
+	    bind_text(st, s, 6, t->figures, error) < 0 || run(st, s, error) < 0)
+		return -1;
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+GPtrArray *
+store_selftest_list(Store *st, const char *device, int limit, GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "SELECT id, device, ts, ok, user, message, figures FROM selftests "
+			       "WHERE device = ?1 ORDER BY id DESC LIMIT ?2",
+			       error);
+	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, limit, error) < 0)
+		return NULL;
+	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_selftest_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		StoreSelftest *t = g_new0(StoreSelftest, 1);
+		t->id = sqlite3_column_int64(s, 0);
+		t->device = col_text(s, 1);
+		t->ts = sqlite3_column_int64(s, 2);
+		t->ok = sqlite3_column_int(s, 3) != 0;
+		t->user = col_text(s, 4);
+		t->message = col_text(s, 5);
+		t->figures = col_text(s, 6);
+		g_ptr_array_add(list, t);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(list);
+		set_error(st, error, rc, "list self-tests");
+		return NULL;
+	}
+	return list;
+}
+
+int
+store_capture_insert(Store *st, const char *device, const StoreCapture *c, const char *source,
+		     GError **error)
+{
+	sqlite3_stmt *s = prep(st,
+			       "INSERT INTO captures (device, ts, ok, quality, latency_ms, source) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			       error);
+	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, c->ts, error) < 0 ||
+	    bind_int(st, s, 3, c->ok, error) < 0 || bind_text(st, s, 6, source, error) < 0 ||
+	    bind_int(st, s, 5, c->latency_ms, error) < 0)
+		return -1;
+	int rc = c->quality < 0 ? sqlite3_bind_null(s, 4) : sqlite3_bind_int64(s, 4, c->quality);
+	if (rc != SQLITE_OK)
+		return set_error(st, error, rc, "bind");
+	return run(st, s, error);
+}
+
+GArray *
+store_capture_window(Store *st, const char *device, int first, gboolean newest, GError **error)
+{
+	/* The newest window is read newest-first and reversed below. */
+	sqlite3_stmt *s = prep(st,
+			       newest ? "SELECT ts, ok, quality, latency_ms FROM captures "
+					"WHERE device = ?1 ORDER BY id DESC LIMIT ?2"
+				      : "SELECT ts, ok, quality, latency_ms FROM captures "
+					"WHERE device = ?1 ORDER BY id LIMIT ?2",
+			       error);
+	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, first, error) < 0)
+		return NULL;
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(StoreCapture));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		StoreCapture c = {
+			.ts = sqlite3_column_int64(s, 0),
+			.ok = sqlite3_column_int(s, 1) != 0,
+			.quality = sqlite3_column_type(s, 2) == SQLITE_NULL
+					   ? -1
+					   : sqlite3_column_int64(s, 2),
+			.latency_ms = sqlite3_column_int64(s, 3),
+		};
+		if (newest)
+			g_array_prepend_val(a, c);
+		else
+			g_array_append_val(a, c);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		g_array_unref(a);
+		set_error(st, error, rc, "read captures");
+		return NULL;
+	}
+	return a;
+}
+
+gint64
+store_capture_count(Store *st, const char *device, GError **error)
+{
+	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM captures WHERE device = ?1", error);
+	if (!s || bind_text(st, s, 1, device, error) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		set_error(st, error, rc, "count captures");
+	return n;
 }

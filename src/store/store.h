@@ -30,7 +30,7 @@ typedef enum {
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /*
  * Opens (creating if need be) the database at PATH and migrates it to
@@ -133,5 +133,38 @@ gint64 store_audit_count(Store *st, GError **error);
  * deleting the newest rows is noticed. */
 int store_audit_head_get(Store *st, gint64 *rows, char **hash, GError **error);
 int store_audit_head_set(Store *st, gint64 rows, const char *hash, GError **error);
+
+/* ---- device self-tests and capture history ---- */
+
+typedef struct {
+	gint64 id;
+	char *device;
+	gint64 ts;
+	gboolean ok;
+	char *user;
+	char *message;
+	char *figures; /* JSON object text */
+} StoreSelftest;
+
+void store_selftest_free(StoreSelftest *t);
+/* Inserts T (id ignored); returns the new id, or -1. */
+gint64 store_selftest_insert(Store *st, const StoreSelftest *t, GError **error);
+/* DEVICE's newest LIMIT self-tests, newest first (StoreSelftest*). */
+GPtrArray *store_selftest_list(Store *st, const char *device, int limit, GError **error);
+
+typedef struct {
+	gint64 ts;
+	gboolean ok;
+	gint64 quality; /* -1 when none was measured */
+	gint64 latency_ms;
+} StoreCapture;
+
+int store_capture_insert(Store *st, const char *device, const StoreCapture *c,
+			 const char *source, GError **error);
+/* DEVICE's captures, oldest first: the first FIRST ones (its baseline) when
+ * NEWEST is FALSE, else the newest FIRST ones.  A GArray of StoreCapture. */
+GArray *store_capture_window(Store *st, const char *device, int first, gboolean newest,
+			     GError **error);
+gint64 store_capture_count(Store *st, const char *device, GError **error);
 
 #endif

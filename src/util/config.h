@@ -61,6 +61,13 @@ typedef struct {
 	int log_level; /* LogLevel */
 	/* [api] */
 	gint64 max_body;
+	/* [quality] */
+	gint64 quality_fingerprint_min;
+	gint64 quality_iris_min;
+	gint64 quality_face_min;
+	/* [trend] */
+	gint64 trend_window;
+	gint64 trend_quality_drop;
 	/* [auth] */
 	gint64 session_idle;
 	gint64 max_failed_logins;

@@ -28,7 +28,9 @@ GET /v1/audit supervisor,admin
 GET /v1/audit/verify supervisor,admin
 GET /v1/devices operator,supervisor,technician,admin
 GET /v1/devices/{name} operator,supervisor,technician,admin
-POST /v1/devices/{name}/fault technician"
+POST /v1/devices/{name}/fault technician
+POST /v1/devices/{name}/selftest technician
+GET /v1/devices/{name}/selftests technician,supervisor"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)

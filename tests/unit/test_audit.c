@@ -8,87 +8,23 @@
  * shifted between fields changes it; rolled-back appends leave nothing; the
  * chain is followed across more than one page of rows.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <glib.h>
-#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <sqlite3.h>
 #include <string.h>
 
 #include "core/audit.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "testutil.h"
 
-typedef struct {
-	char *dir;
-	char *path;
-	Store *st;
-} Fixture;
-
-static void
-quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-	(void)domain;
-	(void)level;
-	(void)message;
-	(void)data;
-}
-
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	GError *error = NULL;
-	f->dir = g_dir_make_tmp("ektp-test-audit-XXXXXX", NULL);
-	assert_non_null(f->dir);
-	f->path = g_build_filename(f->dir, "ektp.db", NULL);
-	f->st = store_open(f->path, &error);
-	if (!f->st)
-		fail_msg("store_open: %s", error->message);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-	store_close(f->st);
-	GDir *d = g_dir_open(f->dir, 0, NULL);
-	if (d) {
-		const char *name;
-		while ((name = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(f->dir, name, NULL);
-			g_remove(p);
-		}
-		g_dir_close(d);
-	}
-	g_rmdir(f->dir);
-	g_free(f->path);
-	g_free(f->dir);
-	g_free(f);
-	return 0;
-}
+/* A store opened on a fresh file for each test (see T in main()). */
+typedef TuDb Fixture;
 
 /* Runs SQL on a second connection to the same file, as an intruder would. */
 static void
 tamper(const Fixture *f, const char *sql)
 {
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-	if (sqlite3_open(f->path, &db) != SQLITE_OK)
-		fail_msg("open %s: %s", f->path, sqlite3_errmsg(db));
-	sqlite3_busy_timeout(db, 2000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	if (sqlite3_changes(db) < 1 && !g_str_has_prefix(sql, "DELETE FROM audit_head"))
+	if (tu_sql_exec(f->path, sql) < 1 && !g_str_has_prefix(sql, "DELETE FROM audit_head"))
 		fail_msg("%s changed nothing", sql);
-	sqlite3_close(db);
 }
 
 /* Appends N rows, each in its own committed transaction. */
@@ -129,13 +65,7 @@ expect_bad(const Fixture *f, gint64 first_bad, const char *want)
 static void
 expect_ok(const Fixture *f, gint64 rows)
 {
-	AuditVerdict v;
-	GError *error = NULL;
-	memset(&v, 0x55, sizeof v);
-	assert_int_equal(audit_verify(f->st, &v, &error), 0);
-	if (!v.ok)
-		fail_msg("verify: row %" G_GINT64_FORMAT ": %s", v.first_bad, v.reason);
-	assert_int_equal(v.rows, rows);
+	AuditVerdict v = tu_expect_audit_ok(f->st, rows);
 	assert_int_equal(v.first_bad, 0);
 	assert_null(v.reason);
 }
@@ -170,11 +100,7 @@ test_append_and_verify(void **state)
 		assert_string_equal(r->hash, want);
 		prev = r->hash;
 	}
-	gint64 head_rows = 0;
-	g_autofree char *head_hash = NULL;
-	assert_int_equal(store_audit_head_get(f->st, &head_rows, &head_hash, &error), 0);
-	assert_int_equal(head_rows, 5);
-	assert_string_equal(head_hash, prev);
+	tu_expect_audit_head(f->st, 5, prev);
 }
 
 static void
@@ -212,11 +138,7 @@ test_rolled_back_append_leaves_nothing(void **state)
 	assert_int_equal(store_audit_count(f->st, &error), 1);
 	store_rollback(f->st);
 	assert_int_equal(store_audit_count(f->st, &error), 0);
-	gint64 rows = -1;
-	g_autofree char *hash = NULL;
-	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
-	assert_int_equal(rows, 0);
-	assert_string_equal(hash, "");
+	tu_expect_audit_head(f->st, 0, "");
 	expect_ok(f, 0);
 
 	/* After committed rows, a rolled-back one leaves the chain as it was. */
@@ -487,10 +409,10 @@ test_long_chain(void **state)
 int
 main(void)
 {
-	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-			  quiet_log, NULL);
+	tu_quiet_logs();
 	const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) \
+	cmocka_unit_test_prestate_setup_teardown(fn, tu_db_setup_open, tu_db_teardown, "audit")
 		T(test_append_and_verify),
 		T(test_append_defaults),
 		T(test_rolled_back_append_leaves_nothing),

@@ -8,20 +8,13 @@
  * 60 s, sessions idle out after 100 s).  Every call that changes state must
  * add exactly one audit row, and the chain must verify at the end of a test.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <glib.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "core/audit.h"
 #include "core/auth.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
+#include "testutil.h"
 #include "util/config.h"
 
 #define T0 1700000000
@@ -41,36 +34,22 @@ typedef struct {
 	Auth *auth;
 } Fixture;
 
-static void
-quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-	(void)domain;
-	(void)level;
-	(void)message;
-	(void)data;
-}
-
 static int
 setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
 	GError *error = NULL;
-	f->dir = g_dir_make_tmp("ektp-test-auth-XXXXXX", NULL);
-	assert_non_null(f->dir);
-	g_autofree char *conf = g_build_filename(f->dir, "ektpd.conf", NULL);
-	assert_true(g_file_set_contents(conf,
-					"[auth]\n"
-					"scrypt_n = 1024\n"
-					"max_failed_logins = 3\n"
-					"lockout = 60\n"
-					"session_idle = 100\n",
-					-1, NULL));
+	f->dir = tu_tmp_dir("auth");
+	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf",
+					      "[auth]\n"
+					      "scrypt_n = 1024\n"
+					      "max_failed_logins = 3\n"
+					      "lockout = 60\n"
+					      "session_idle = 100\n");
 	f->cfg = cfg_load(conf, f->dir, &error);
 	if (!f->cfg)
 		fail_msg("cfg_load: %s", error->message);
-	f->st = store_open(f->cfg->database, &error);
-	if (!f->st)
-		fail_msg("store_open: %s", error->message);
+	f->st = tu_store_open(f->cfg->database);
 	fake_now = T0;
 	f->auth = auth_new(f->st, f->cfg, fake_clock);
 	*state = f;
@@ -84,16 +63,7 @@ teardown(void **state)
 	auth_free(f->auth);
 	store_close(f->st);
 	cfg_free(f->cfg);
-	GDir *d = g_dir_open(f->dir, 0, NULL);
-	if (d) {
-		const char *name;
-		while ((name = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(f->dir, name, NULL);
-			g_remove(p);
-		}
-		g_dir_close(d);
-	}
-	g_rmdir(f->dir);
+	tu_remove_dir(f->dir);
 	g_free(f->dir);
 	g_free(f);
 	return 0;
@@ -129,15 +99,38 @@ expect_last_audit(const Fixture *f, const char *action, const char *target, cons
 	store_audit_row_free(r);
 }
 
+/* Expects exactly one audit row since there were BEFORE, and that it is ACTION/TARGET/RESULT. */
+static void
+expect_one_audit(const Fixture *f, gint64 before, const char *action, const char *target,
+		 const char *result)
+{
+	assert_int_equal(audit_rows(f), before + 1);
+	expect_last_audit(f, action, target, result);
+}
+
+/* Expects the newest audit row to be by USER acting as ROLE. */
+static void
+expect_last_actor(const Fixture *f, const char *user, const char *role)
+{
+	StoreAuditRow *r = last_audit(f);
+	assert_string_equal(r->user, user);
+	assert_string_equal(r->role, role);
+	store_audit_row_free(r);
+}
+
 static void
 expect_chain_ok(const Fixture *f)
 {
-	AuditVerdict v;
-	GError *error = NULL;
-	assert_int_equal(audit_verify(f->st, &v, &error), 0);
-	if (!v.ok)
-		fail_msg("audit chain broken at %" G_GINT64_FORMAT ": %s", v.first_bad, v.reason);
-	assert_int_equal(v.rows, audit_rows(f));
+	tu_expect_audit_ok(f->st, audit_rows(f));
+}
+
+/* Expects RC to be -1 with *ERROR in AUTH_ERROR with CODE; clears *ERROR. */
+static void
+expect_auth_error(int rc, GError **error, int code)
+{
+	assert_int_equal(rc, -1);
+	assert_true(g_error_matches(*error, AUTH_ERROR, code));
+	g_clear_error(error);
 }
 
 static const AuditActor root = { "root", "" };
@@ -160,6 +153,42 @@ get_user(const Fixture *f, const char *name)
 	StoreUser u = { 0 };
 	assert_int_equal(store_user_get(f->st, name, &u, NULL), 1);
 	return u;
+}
+
+/* For expect_login_state(): the lock is not looked at. */
+#define ANY_LOCK (-1)
+
+/* Expects NAME's failed-login counter at FAILED and, unless ANY_LOCK, LOCKED_UNTIL. */
+static void
+expect_login_state(const Fixture *f, const char *name, gint64 failed, gint64 locked_until)
+{
+	StoreUser u = get_user(f, name);
+	assert_int_equal(u.failed_logins, failed);
+	if (locked_until != ANY_LOCK)
+		assert_int_equal(u.locked_until, locked_until);
+	store_user_clear(&u);
+}
+
+/* Expects NAME to be (or not to be) disabled. */
+static void
+expect_disabled(const Fixture *f, const char *name, gboolean disabled)
+{
+	StoreUser u = get_user(f, name);
+	if (disabled)
+		assert_true(u.disabled);
+	else
+		assert_false(u.disabled);
+	store_user_clear(&u);
+}
+
+/* ACTOR's disabling of NAME is refused with CODE, and adds no audit row. */
+static void
+disable_refused(Fixture *f, const AuditActor *actor, const char *name, int code)
+{
+	GError *error = NULL;
+	gint64 before = audit_rows(f);
+	expect_auth_error(auth_user_disable(f->auth, actor, name, &error), &error, code);
+	assert_int_equal(audit_rows(f), before);
 }
 
 /*
@@ -202,8 +231,7 @@ login_ok(Fixture *f, const char *user, const char *pin, char token[65], AuthSess
 	gint64 before = audit_rows(f);
 	if (login(f, user, pin, token, out, &code) < 0)
 		fail_msg("login %s failed with code %d", user, code);
-	assert_int_equal(audit_rows(f), before + 1);
-	expect_last_audit(f, "login", user, "ok");
+	expect_one_audit(f, before, "login", user, "ok");
 }
 
 /* Logs in and expects failure with CODE and exactly AUDITED new audit rows. */
@@ -229,6 +257,61 @@ check(Fixture *f, const char *token, AuthSession *out)
 	if (rc < 0)
 		fail_msg("auth_session_check: %s", error->message);
 	return rc;
+}
+
+/* check() for its verdict alone: clears the session it fills. */
+static int
+session_valid(Fixture *f, const char *token)
+{
+	AuthSession c = { 0 };
+	int rc = check(f, token, &c);
+	if (rc == 1)
+		auth_session_clear(&c);
+	return rc;
+}
+
+/* The second half of login L, told the PIN was PIN_OK, is refused with CODE: no session. */
+static void
+finish_refused(Fixture *f, AuthLogin *l, gboolean pin_ok, int code)
+{
+	char token[65] = "";
+	AuthSession s = { 0 };
+	GError *error = NULL;
+	expect_auth_error(auth_login_finish(f->auth, l, pin_ok, token, &s, &error), &error, code);
+	assert_null(s.user);
+}
+
+/* Logs in and expects success; keeps only the token. */
+static void
+login_token(Fixture *f, const char *user, const char *pin, char token[65])
+{
+	AuthSession s = { 0 };
+	login_ok(f, user, pin, token, &s);
+	auth_session_clear(&s);
+}
+
+/* Adds USER with ROLE and PIN, and logs in as USER; keeps only the token. */
+static void
+add_user_logged_in(Fixture *f, const char *user, Role role, const char *pin, char token[65])
+{
+	add_user(f, user, role, pin);
+	login_token(f, user, pin, token);
+}
+
+/* N wrong PINs for USER, each refused as unauthorized and audited (N stays below the lock). */
+static void
+wrong_pins(Fixture *f, const char *user, int n)
+{
+	for (int i = 0; i < n; i++)
+		login_fails(f, user, "000000", AUTH_ERROR_UNAUTHORIZED, 1);
+}
+
+/* Locks USER out with wrong PINs: max_failed_logins is 3, the third one locks. */
+static void
+lock_out(Fixture *f, const char *user)
+{
+	wrong_pins(f, user, 2);
+	login_fails(f, user, "000000", AUTH_ERROR_LOCKED, 1);
 }
 
 /* ---- rules ---- */
@@ -355,9 +438,8 @@ test_user_add_duplicate(void **state)
 	g_autofree char *hash = crypto_pin_hash("999999", 1024, NULL);
 	GError *error = NULL;
 	gint64 before = audit_rows(f);
-	assert_int_equal(auth_user_add(f->auth, &root, "alice", ROLE_ADMIN, hash, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_CONFLICT));
-	g_clear_error(&error);
+	expect_auth_error(auth_user_add(f->auth, &root, "alice", ROLE_ADMIN, hash, &error), &error,
+			  AUTH_ERROR_CONFLICT);
 	assert_int_equal(audit_rows(f), before);
 	StoreUser u = get_user(f, "alice");
 	assert_string_equal(u.role, "operator");
@@ -436,10 +518,7 @@ test_login_ok(void **state)
 	assert_int_equal(u.last_login_at, T0 + 5);
 	assert_int_equal(u.failed_logins, 0);
 	store_user_clear(&u);
-	StoreAuditRow *r = last_audit(f);
-	assert_string_equal(r->user, "alice");
-	assert_string_equal(r->role, "supervisor");
-	store_audit_row_free(r);
+	expect_last_actor(f, "alice", "supervisor");
 
 	/* The token checks out, and only the token: the database holds its hash. */
 	AuthSession c = { 0 };
@@ -457,10 +536,8 @@ test_login_ok(void **state)
 	AuthSession s2 = { 0 };
 	login_ok(f, "alice", "123456", token2, &s2);
 	assert_string_not_equal(token, token2);
-	assert_int_equal(check(f, token, &c), 1);
-	auth_session_clear(&c);
-	assert_int_equal(check(f, token2, &c), 1);
-	auth_session_clear(&c);
+	assert_int_equal(session_valid(f, token), 1);
+	assert_int_equal(session_valid(f, token2), 1);
 	auth_session_clear(&s);
 	auth_session_clear(&s2);
 	expect_chain_ok(f);
@@ -470,11 +547,8 @@ static void
 test_session_check_bad_tokens(void **state)
 {
 	Fixture *f = *state;
-	add_user(f, "alice", ROLE_OPERATOR, "123456");
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "alice", "123456", token, &s);
-	auth_session_clear(&s);
+	add_user_logged_in(f, "alice", ROLE_OPERATOR, "123456", token);
 
 	g_autofree char *upper = g_ascii_strup(token, -1);
 	g_autofree char *shorter = g_strndup(token, 63);
@@ -495,9 +569,7 @@ test_session_check_bad_tokens(void **state)
 		AuthSession c = { 0 };
 		assert_int_equal(check(f, upper, &c), 0);
 	}
-	AuthSession c = { 0 };
-	assert_int_equal(check(f, token, &c), 1);
-	auth_session_clear(&c);
+	assert_int_equal(session_valid(f, token), 1);
 }
 
 static void
@@ -508,50 +580,35 @@ test_wrong_pin_locks(void **state)
 
 	login_fails(f, "bob", "654321", AUTH_ERROR_UNAUTHORIZED, 1);
 	expect_last_audit(f, "login", "bob", "denied");
-	StoreUser u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 1);
-	assert_int_equal(u.locked_until, 0);
-	store_user_clear(&u);
+	expect_login_state(f, "bob", 1, 0);
 
 	fake_now += 1;
 	login_fails(f, "bob", "111111", AUTH_ERROR_UNAUTHORIZED, 1);
-	u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 2);
-	store_user_clear(&u);
+	expect_login_state(f, "bob", 2, ANY_LOCK);
 
 	fake_now += 1; /* T0 + 2 */
 	login_fails(f, "bob", "222222", AUTH_ERROR_LOCKED, 1);
 	expect_last_audit(f, "login", "bob", "locked");
-	u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 3);
-	assert_int_equal(u.locked_until, T0 + 2 + 60);
-	store_user_clear(&u);
+	expect_login_state(f, "bob", 3, T0 + 2 + 60);
 
 	/* Locked: the first half refuses even the right PIN, and logs nothing. */
 	AuthLogin l = { 0 };
 	GError *error = NULL;
 	fake_now = T0 + 2 + 59;
-	assert_int_equal(auth_login_begin(f->auth, "bob", &l, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_LOCKED));
+	expect_auth_error(auth_login_begin(f->auth, "bob", &l, &error), &error, AUTH_ERROR_LOCKED);
 	assert_null(l.pin_hash);
-	g_clear_error(&error);
 	login_fails(f, "bob", "123456", AUTH_ERROR_LOCKED, 0);
 
 	/* After the lockout the right PIN works and the counter starts afresh. */
 	fake_now = T0 + 2 + 61;
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "bob", "123456", token, &s);
-	auth_session_clear(&s);
-	u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 0);
-	assert_int_equal(u.locked_until, 0);
+	login_token(f, "bob", "123456", token);
+	expect_login_state(f, "bob", 0, 0);
+	StoreUser u = get_user(f, "bob");
 	assert_int_equal(u.last_login_at, T0 + 2 + 61);
 	store_user_clear(&u);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 1);
-	store_user_clear(&u);
+	wrong_pins(f, "bob", 1);
+	expect_login_state(f, "bob", 1, ANY_LOCK);
 	expect_chain_ok(f);
 }
 
@@ -560,17 +617,12 @@ test_expired_lock_starts_afresh(void **state)
 {
 	Fixture *f = *state;
 	add_user(f, "bob", ROLE_OPERATOR, "123456");
-	for (int i = 0; i < 2; i++)
-		login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_LOCKED, 1);
+	lock_out(f, "bob");
 	/* After the lock ends, one wrong PIN is one failure, not a fourth. */
 	fake_now = T0 + 61;
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	StoreUser u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 1);
-	assert_int_equal(u.locked_until, 0);
-	store_user_clear(&u);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
+	wrong_pins(f, "bob", 1);
+	expect_login_state(f, "bob", 1, 0);
+	wrong_pins(f, "bob", 1);
 	login_fails(f, "bob", "000000", AUTH_ERROR_LOCKED, 1);
 	expect_chain_ok(f);
 }
@@ -580,18 +632,11 @@ test_success_resets_counter(void **state)
 {
 	Fixture *f = *state;
 	add_user(f, "bob", ROLE_OPERATOR, "123456");
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
+	wrong_pins(f, "bob", 2);
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "bob", "123456", token, &s);
-	auth_session_clear(&s);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	StoreUser u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 2);
-	assert_int_equal(u.locked_until, 0);
-	store_user_clear(&u);
+	login_token(f, "bob", "123456", token);
+	wrong_pins(f, "bob", 2);
+	expect_login_state(f, "bob", 2, 0);
 	expect_chain_ok(f);
 }
 
@@ -604,18 +649,11 @@ test_locked_while_hashing(void **state)
 	GError *error = NULL;
 	assert_int_equal(auth_login_begin(f->auth, "bob", &slow, &error), 0);
 	/* Meanwhile other attempts lock the account. */
-	for (int i = 0; i < 2; i++)
-		login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_LOCKED, 1);
+	lock_out(f, "bob");
 
-	char token[65] = "";
-	AuthSession s = { 0 };
 	assert_int_equal(crypto_pin_verify("123456", slow.pin_hash), 1);
-	assert_int_equal(auth_login_finish(f->auth, &slow, TRUE, token, &s, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_LOCKED));
-	g_clear_error(&error);
+	finish_refused(f, &slow, TRUE, AUTH_ERROR_LOCKED);
 	auth_login_clear(&slow);
-	assert_null(s.user);
 	assert_int_equal(store_session_count(f->st, 0, NULL), 0);
 	expect_chain_ok(f);
 }
@@ -632,21 +670,13 @@ test_unknown_user(void **state)
 	assert_string_equal(l.pin_hash, crypto_pin_dummy_hash(1024));
 	assert_int_equal(crypto_pin_verify("123456", l.pin_hash), 0);
 
-	char token[65] = "";
-	AuthSession s = { 0 };
 	gint64 before = audit_rows(f);
-	assert_int_equal(auth_login_finish(f->auth, &l, FALSE, token, &s, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_UNAUTHORIZED));
-	g_clear_error(&error);
-	assert_int_equal(audit_rows(f), before + 1);
-	expect_last_audit(f, "login", "mallory", "denied");
+	finish_refused(f, &l, FALSE, AUTH_ERROR_UNAUTHORIZED);
+	expect_one_audit(f, before, "login", "mallory", "denied");
 
 	/* Even a caller that claims the PIN was right gets no session. */
-	assert_int_equal(auth_login_finish(f->auth, &l, TRUE, token, &s, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_UNAUTHORIZED));
-	g_clear_error(&error);
+	finish_refused(f, &l, TRUE, AUTH_ERROR_UNAUTHORIZED);
 	auth_login_clear(&l);
-	assert_null(s.user);
 	assert_int_equal(store_session_count(f->st, 0, NULL), 0);
 
 	/* The same message as a wrong PIN: nothing tells the two apart. */
@@ -660,11 +690,8 @@ static void
 test_idle_expiry(void **state)
 {
 	Fixture *f = *state;
-	add_user(f, "alice", ROLE_OPERATOR, "123456");
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "alice", "123456", token, &s);
-	auth_session_clear(&s);
+	add_user_logged_in(f, "alice", ROLE_OPERATOR, "123456", token);
 	gint64 rows = audit_rows(f);
 
 	AuthSession c = { 0 };
@@ -675,8 +702,7 @@ test_idle_expiry(void **state)
 
 	/* That check restarted the idle timer: 60 s later is 159 s after login. */
 	fake_now = T0 + 99 + 60;
-	assert_int_equal(check(f, token, &c), 1);
-	auth_session_clear(&c);
+	assert_int_equal(session_valid(f, token), 1);
 
 	/* 101 s without use ends it. */
 	fake_now += 101;
@@ -691,28 +717,21 @@ static void
 test_idle_expiry_without_use(void **state)
 {
 	Fixture *f = *state;
-	add_user(f, "alice", ROLE_OPERATOR, "123456");
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "alice", "123456", token, &s);
-	auth_session_clear(&s);
-	AuthSession c = { 0 };
+	add_user_logged_in(f, "alice", ROLE_OPERATOR, "123456", token);
 	fake_now = T0 + 101;
-	assert_int_equal(check(f, token, &c), 0);
+	assert_int_equal(session_valid(f, token), 0);
 	/* And it stays expired. */
 	fake_now = T0 + 300;
-	assert_int_equal(check(f, token, &c), 0);
+	assert_int_equal(session_valid(f, token), 0);
 }
 
 static void
 test_session_idle_read_live(void **state)
 {
 	Fixture *f = *state;
-	add_user(f, "alice", ROLE_OPERATOR, "123456");
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "alice", "123456", token, &s);
-	auth_session_clear(&s);
+	add_user_logged_in(f, "alice", ROLE_OPERATOR, "123456", token);
 	/* SIGHUP raised the idle time: the config is read live. */
 	f->cfg->session_idle = 1000;
 	AuthSession c = { 0 };
@@ -734,17 +753,11 @@ test_logout(void **state)
 	GError *error = NULL;
 	gint64 before = audit_rows(f);
 	assert_int_equal(auth_logout(f->auth, &s1, &error), 0);
-	assert_int_equal(audit_rows(f), before + 1);
-	expect_last_audit(f, "logout", "alice", "ok");
-	StoreAuditRow *r = last_audit(f);
-	assert_string_equal(r->user, "alice");
-	assert_string_equal(r->role, "technician");
-	store_audit_row_free(r);
+	expect_one_audit(f, before, "logout", "alice", "ok");
+	expect_last_actor(f, "alice", "technician");
 
-	AuthSession c = { 0 };
-	assert_int_equal(check(f, t1, &c), 0);
-	assert_int_equal(check(f, t2, &c), 1); /* only that session ended */
-	auth_session_clear(&c);
+	assert_int_equal(session_valid(f, t1), 0);
+	assert_int_equal(session_valid(f, t2), 1); /* only that session ended */
 	auth_session_clear(&s1);
 	auth_session_clear(&s2);
 	expect_chain_ok(f);
@@ -757,36 +770,25 @@ test_disable(void **state)
 {
 	Fixture *f = *state;
 	add_user(f, "alice", ROLE_ADMIN, "123456");
-	add_user(f, "bob", ROLE_OPERATOR, "654321");
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "bob", "654321", token, &s);
-	auth_session_clear(&s);
+	add_user_logged_in(f, "bob", ROLE_OPERATOR, "654321", token);
 
 	AuditActor alice = { "alice", "admin" };
 	GError *error = NULL;
 	gint64 before = audit_rows(f);
 	assert_int_equal(auth_user_disable(f->auth, &alice, "bob", &error), 0);
-	assert_int_equal(audit_rows(f), before + 1);
-	expect_last_audit(f, "user.disable", "bob", "ok");
+	expect_one_audit(f, before, "user.disable", "bob", "ok");
 
-	AuthSession c = { 0 };
-	assert_int_equal(check(f, token, &c), 0);
+	assert_int_equal(session_valid(f, token), 0);
 	assert_int_equal(store_session_count(f->st, 0, NULL), 0);
-	StoreUser u = get_user(f, "bob");
-	assert_true(u.disabled);
-	store_user_clear(&u);
+	expect_disabled(f, "bob", TRUE);
 
 	/* The right PIN of a disabled account is refused, and audited. */
 	login_fails(f, "bob", "654321", AUTH_ERROR_FORBIDDEN, 1);
 	expect_last_audit(f, "login", "bob", "denied");
 
 	/* No such user. */
-	before = audit_rows(f);
-	assert_int_equal(auth_user_disable(f->auth, &alice, "nobody", &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_NOT_FOUND));
-	g_clear_error(&error);
-	assert_int_equal(audit_rows(f), before);
+	disable_refused(f, &alice, "nobody", AUTH_ERROR_NOT_FOUND);
 	expect_chain_ok(f);
 }
 
@@ -796,27 +798,15 @@ test_last_admin(void **state)
 	Fixture *f = *state;
 	add_user(f, "alice", ROLE_ADMIN, "123456");
 	add_user(f, "bob", ROLE_OPERATOR, "123456");
-	GError *error = NULL;
-	gint64 before = audit_rows(f);
-	assert_int_equal(auth_user_disable(f->auth, &root, "alice", &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_CONFLICT));
-	g_clear_error(&error);
-	assert_int_equal(audit_rows(f), before);
-	StoreUser u = get_user(f, "alice");
-	assert_false(u.disabled);
-	store_user_clear(&u);
+	disable_refused(f, &root, "alice", AUTH_ERROR_CONFLICT);
+	expect_disabled(f, "alice", FALSE);
 
 	/* With a second admin the first may go; then the second is the last. */
 	add_user(f, "carol", ROLE_ADMIN, "123456");
+	GError *error = NULL;
 	assert_int_equal(auth_user_disable(f->auth, &root, "alice", &error), 0);
-	before = audit_rows(f);
-	assert_int_equal(auth_user_disable(f->auth, &root, "carol", &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_CONFLICT));
-	g_clear_error(&error);
-	assert_int_equal(audit_rows(f), before);
-	u = get_user(f, "carol");
-	assert_false(u.disabled);
-	store_user_clear(&u);
+	disable_refused(f, &root, "carol", AUTH_ERROR_CONFLICT);
+	expect_disabled(f, "carol", FALSE);
 	expect_chain_ok(f);
 }
 
@@ -833,25 +823,20 @@ test_set_pin(void **state)
 	login_ok(f, "bob", "123456", other, &so);
 	login_ok(f, "bob", "123456", third, &st);
 	/* Two failures on the counter. */
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
+	wrong_pins(f, "bob", 2);
 
 	g_autofree char *hash = crypto_pin_hash("24681357", 1024, NULL);
 	AuditActor bob = { "bob", "operator" };
 	GError *error = NULL;
 	gint64 before = audit_rows(f);
 	assert_int_equal(auth_user_set_pin(f->auth, &bob, "bob", hash, sk.token_hash, &error), 0);
-	assert_int_equal(audit_rows(f), before + 1);
-	expect_last_audit(f, "user.pin", "bob", "ok");
+	expect_one_audit(f, before, "user.pin", "bob", "ok");
 
-	AuthSession c = { 0 };
-	assert_int_equal(check(f, keep, &c), 1);
-	auth_session_clear(&c);
-	assert_int_equal(check(f, other, &c), 0);
-	assert_int_equal(check(f, third, &c), 0);
+	assert_int_equal(session_valid(f, keep), 1);
+	assert_int_equal(session_valid(f, other), 0);
+	assert_int_equal(session_valid(f, third), 0);
+	expect_login_state(f, "bob", 0, 0);
 	StoreUser u = get_user(f, "bob");
-	assert_int_equal(u.failed_logins, 0);
-	assert_int_equal(u.locked_until, 0);
 	assert_string_equal(u.pin_hash, hash);
 	store_user_clear(&u);
 
@@ -863,13 +848,12 @@ test_set_pin(void **state)
 	/* With no token to keep (an admin resetting it), every session ends. */
 	g_autofree char *hash2 = crypto_pin_hash("11223344", 1024, NULL);
 	assert_int_equal(auth_user_set_pin(f->auth, &root, "bob", hash2, NULL, &error), 0);
-	assert_int_equal(check(f, keep, &c), 0);
-	assert_int_equal(check(f, fresh, &c), 0);
+	assert_int_equal(session_valid(f, keep), 0);
+	assert_int_equal(session_valid(f, fresh), 0);
 
 	before = audit_rows(f);
-	assert_int_equal(auth_user_set_pin(f->auth, &root, "nobody", hash2, NULL, &error), -1);
-	assert_true(g_error_matches(error, AUTH_ERROR, AUTH_ERROR_NOT_FOUND));
-	g_clear_error(&error);
+	expect_auth_error(auth_user_set_pin(f->auth, &root, "nobody", hash2, NULL, &error), &error,
+			  AUTH_ERROR_NOT_FOUND);
 	assert_int_equal(audit_rows(f), before);
 
 	auth_session_clear(&sk);
@@ -884,16 +868,12 @@ test_set_pin_unlocks(void **state)
 {
 	Fixture *f = *state;
 	add_user(f, "bob", ROLE_OPERATOR, "123456");
-	for (int i = 0; i < 2; i++)
-		login_fails(f, "bob", "000000", AUTH_ERROR_UNAUTHORIZED, 1);
-	login_fails(f, "bob", "000000", AUTH_ERROR_LOCKED, 1);
+	lock_out(f, "bob");
 	g_autofree char *hash = crypto_pin_hash("987654", 1024, NULL);
 	GError *error = NULL;
 	assert_int_equal(auth_user_set_pin(f->auth, &root, "bob", hash, NULL, &error), 0);
 	char token[65];
-	AuthSession s = { 0 };
-	login_ok(f, "bob", "987654", token, &s); /* no waiting for the lockout */
-	auth_session_clear(&s);
+	login_token(f, "bob", "987654", token); /* no waiting for the lockout */
 	expect_chain_ok(f);
 }
 
@@ -968,8 +948,7 @@ test_every_change_audited_once(void **state)
 int
 main(void)
 {
-	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-			  quiet_log, NULL);
+	tu_quiet_logs();
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		cmocka_unit_test(test_name_rules),

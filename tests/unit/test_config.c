@@ -7,17 +7,10 @@
  * documented file cfg_write_documented() prints, and the shipped
  * config/ektpd.conf naming every key.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <glib.h>
-#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
 #include "util/config.h"
 
 typedef struct {
@@ -28,34 +21,17 @@ static int
 setup(void **state)
 {
 	Fixture *f = g_new0(Fixture, 1);
-	GError *error = NULL;
-	f->dir = g_dir_make_tmp("ektp-test-config-XXXXXX", &error);
-	assert_non_null(f->dir);
+	f->dir = tu_tmp_dir("config");
 	*state = f;
 	return 0;
 }
 
 /* The tests only make plain files directly in the temporary directory. */
-static void
-remove_dir(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	if (d) {
-		const char *name;
-		while ((name = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(dir, name, NULL);
-			g_remove(p);
-		}
-		g_dir_close(d);
-	}
-	g_rmdir(dir);
-}
-
 static int
 teardown(void **state)
 {
 	Fixture *f = *state;
-	remove_dir(f->dir);
+	tu_remove_dir(f->dir);
 	g_free(f->dir);
 	g_free(f);
 	return 0;
@@ -65,18 +41,30 @@ teardown(void **state)
 static char *
 write_file(const Fixture *f, const char *name, const char *text)
 {
-	char *path = g_build_filename(f->dir, name, NULL);
-	GError *error = NULL;
-	if (!g_file_set_contents(path, text, -1, &error))
-		fail_msg("writing %s: %s", path, error->message);
-	return path;
+	return tu_write_file(f->dir, name, text);
 }
 
+/* Loads TEXT from a file and expects it to load (caller frees). */
 static EktpConfig *
-load_text(const Fixture *f, const char *text, GError **error)
+load_ok(const Fixture *f, const char *text)
 {
 	g_autofree char *path = write_file(f, "ektpd.conf", text);
-	return cfg_load(path, NULL, error);
+	GError *error = NULL;
+	EktpConfig *cfg = cfg_load(path, NULL, &error);
+	if (!cfg)
+		fail_msg("loading:\n%s\n%s", text, error->message);
+	return cfg;
+}
+
+/* The built-in defaults (caller frees). */
+static EktpConfig *
+load_defaults(void)
+{
+	GError *error = NULL;
+	EktpConfig *cfg = cfg_load(NULL, NULL, &error);
+	if (!cfg)
+		fail_msg("defaults: %s", error->message);
+	return cfg;
 }
 
 /* Loads TEXT and expects "PATH:LINE: ..." with WANT somewhere in the reason. */
@@ -171,9 +159,7 @@ test_relative_paths_resolve_against_state_dir(void **state)
 	g_autofree char *st = g_build_filename(f->dir, "st", NULL);
 	g_autofree char *text = g_strdup_printf("[daemon]\nstate_dir = %s\nsocket = run/s.sock\n"
 						"database = ../data/e.db\n", st);
-	GError *error = NULL;
-	g_autoptr(EktpConfig) cfg = load_text(f, text, &error);
-	assert_non_null(cfg);
+	g_autoptr(EktpConfig) cfg = load_ok(f, text);
 	g_autofree char *sock = g_build_filename(st, "run", "s.sock", NULL);
 	g_autofree char *db = g_build_filename(f->dir, "data", "e.db", NULL);
 	assert_string_equal(cfg->socket_path, sock);
@@ -189,9 +175,7 @@ test_absolute_paths_stay(void **state)
 	g_autofree char *db = g_build_filename(f->dir, "elsewhere", "abs.db", NULL);
 	g_autofree char *text = g_strdup_printf("[daemon]\nstate_dir = %s\nsocket = %s\n"
 						"database = %s\n", st, sock, db);
-	GError *error = NULL;
-	g_autoptr(EktpConfig) cfg = load_text(f, text, &error);
-	assert_non_null(cfg);
+	g_autoptr(EktpConfig) cfg = load_ok(f, text);
 	assert_string_equal(cfg->state_dir, st);
 	assert_string_equal(cfg->socket_path, sock);
 	assert_string_equal(cfg->database, db);
@@ -310,9 +294,7 @@ test_error_socket_too_long(void **state)
 	/* 107 bytes exactly is allowed. */
 	g_autofree char *fit = g_strnfill(107 - strlen("/tmp/"), 'x');
 	g_autofree char *text3 = g_strdup_printf("[daemon]\nsocket = /tmp/%s\n", fit);
-	GError *error = NULL;
-	g_autoptr(EktpConfig) cfg = load_text(f, text3, &error);
-	assert_non_null(cfg);
+	g_autoptr(EktpConfig) cfg = load_ok(f, text3);
 	assert_int_equal(strlen(cfg->socket_path), 107);
 }
 
@@ -380,12 +362,8 @@ test_good_file_loads_values(void **state)
 static void
 test_crlf_file_loads(void **state)
 {
-	GError *error = NULL;
 	g_autoptr(EktpConfig) cfg =
-		load_text(*state, "[auth]\r\nlockout = 42\r\n[daemon]\r\nlog_level = error\r\n",
-			  &error);
-	if (!cfg)
-		fail_msg("%s", error->message);
+		load_ok(*state, "[auth]\r\nlockout = 42\r\n[daemon]\r\nlog_level = error\r\n");
 	assert_int_equal(cfg->lockout, 42);
 	assert_int_equal(cfg->log_level, 0);
 }
@@ -476,9 +454,7 @@ test_settings_table(void **state)
 	size_t n = 0;
 	const CfgSetting *s = cfg_settings(&n);
 	assert_true(n >= 11);
-	GError *error = NULL;
-	g_autoptr(EktpConfig) defaults = cfg_load(NULL, NULL, &error);
-	assert_non_null(defaults);
+	g_autoptr(EktpConfig) defaults = load_defaults();
 
 	for (size_t i = 0; i < n; i++) {
 		assert_non_null(s[i].section);
@@ -504,9 +480,7 @@ test_settings_table(void **state)
 		/* Writing the default explicitly loads and changes nothing. */
 		g_autofree char *text = g_strdup_printf("[%s]\n%s = %s\n", s[i].section, s[i].key,
 							s[i].def);
-		g_autoptr(EktpConfig) cfg = load_text(f, text, &error);
-		if (!cfg)
-			fail_msg("%s.%s = %s: %s", s[i].section, s[i].key, s[i].def, error->message);
+		g_autoptr(EktpConfig) cfg = load_ok(f, text);
 		g_autoptr(GString) why = g_string_new(NULL);
 		if (!configs_equal(cfg, defaults, why))
 			fail_msg("%s.%s = %s differs from the defaults in:%s", s[i].section, s[i].key,
@@ -556,14 +530,10 @@ test_documented_file_is_the_defaults(void **state)
 		assert_non_null(strstr(doc->str, head));
 	}
 
-	GError *error = NULL;
-	g_autoptr(EktpConfig) defaults = cfg_load(NULL, NULL, &error);
-	assert_non_null(defaults);
+	g_autoptr(EktpConfig) defaults = load_defaults();
 
 	/* As printed (all commented) it loads. */
-	g_autoptr(EktpConfig) commented = load_text(f, doc->str, &error);
-	if (!commented)
-		fail_msg("%s", error->message);
+	g_autoptr(EktpConfig) commented = load_ok(f, doc->str);
 	g_autoptr(GString) why = g_string_new(NULL);
 	assert_true(configs_equal(commented, defaults, why));
 
@@ -571,9 +541,7 @@ test_documented_file_is_the_defaults(void **state)
 	size_t set = 0;
 	g_autofree char *live = uncomment_settings(doc->str, &set);
 	assert_int_equal(set, n);
-	g_autoptr(EktpConfig) cfg = load_text(f, live, &error);
-	if (!cfg)
-		fail_msg("uncommented documented file: %s", error->message);
+	g_autoptr(EktpConfig) cfg = load_ok(f, live);
 	if (!configs_equal(cfg, defaults, why))
 		fail_msg("uncommented documented file differs from defaults in:%s", why->str);
 }

@@ -31,6 +31,23 @@ route(const char *method, const char *path)
 	return r;
 }
 
+/*
+ * Expects ERR to say STATUS, CODE and FIELD (NULL: no field) with a message,
+ * then clears it.  WHAT names the request in the failure message.
+ */
+static void
+expect_api_error(ApiError *err, guint status, const char *code, const char *field,
+		 const char *what)
+{
+	if (err->status != status || g_strcmp0(err->code, code) != 0 ||
+	    g_strcmp0(err->field, field) != 0)
+		fail_msg("%s: got %u %s field %s (%s); wanted %u %s field %s", what, err->status,
+			 err->code ? err->code : "(null)", err->field ? err->field : "(null)",
+			 err->message ? err->message : "", status, code, field ? field : "(null)");
+	assert_non_null(err->message);
+	api_error_clear(err);
+}
+
 /* ---- matching ---- */
 
 static void
@@ -77,13 +94,9 @@ test_unknown_path_is_404(void **state)
 		const ApiRoute *r = api_gate_match("GET", paths[i], &param, &allow, &err);
 		if (r)
 			fail_msg("\"%s\" matched %s", paths[i], r->path);
-		assert_int_equal(err.status, 404);
-		assert_string_equal(err.code, "not_found");
-		assert_null(err.field);
-		assert_non_null(err.message);
 		assert_null(param);
 		assert_null(allow);
-		api_error_clear(&err);
+		expect_api_error(&err, 404, "not_found", NULL, paths[i]);
 		assert_int_equal(err.status, 0);
 		assert_null(err.message);
 	}
@@ -182,19 +195,23 @@ expect_body_error(const ApiField *fields, const char *data, gsize len, guint sta
 		  const char *code, const char *field)
 {
 	ApiError err = { 0 };
-	g_autofree char *shown = g_strescape(data ? data : "", NULL);
+	g_autofree char *escaped = g_strescape(data ? data : "", NULL);
+	g_autofree char *shown = g_strdup_printf("body \"%s\"", escaped);
 	JsonObject *o = api_gate_body(fields, data, len, &err);
 	if (o) {
 		json_object_unref(o);
-		fail_msg("body \"%s\" accepted", shown);
+		fail_msg("%s accepted", shown);
 	}
-	if (err.status != status || g_strcmp0(err.code, code) != 0 ||
-	    g_strcmp0(err.field, field) != 0)
-		fail_msg("body \"%s\": got %u %s field %s (%s); wanted %u %s field %s", shown,
-			 err.status, err.code ? err.code : "(null)", err.field ? err.field : "(null)",
-			 err.message ? err.message : "", status, code, field ? field : "(null)");
-	assert_non_null(err.message);
-	api_error_clear(&err);
+	expect_api_error(&err, status, code, field, shown);
+}
+
+/* Checks TEXT against FIELDS and expects an object back (caller unrefs); ERR is the caller's. */
+static JsonObject *
+body_ok(const ApiField *fields, const char *text, ApiError *err)
+{
+	JsonObject *o = api_gate_body(fields, text, strlen(text), err);
+	assert_non_null(o);
+	return o;
 }
 
 #define BODY_ERR(fields, text, status, code, field) \
@@ -206,8 +223,7 @@ test_body_valid(void **state)
 	(void)state;
 	ApiError err = { 0 };
 	const char *text = "{\"user\": \"alice\", \"pin\": \"123456\"}";
-	g_autoptr(JsonObject) o = api_gate_body(login_fields(), text, strlen(text), &err);
-	assert_non_null(o);
+	g_autoptr(JsonObject) o = body_ok(login_fields(), text, &err);
 	assert_int_equal(err.status, 0);
 	assert_null(err.message);
 	assert_int_equal(json_object_get_size(o), 2);
@@ -218,20 +234,14 @@ test_body_valid(void **state)
 	g_autofree char *u32 = g_strnfill(32, 'u');
 	g_autofree char *p64 = g_strnfill(64, '7');
 	g_autofree char *edge = g_strdup_printf("{\"user\":\"%s\",\"pin\":\"%s\"}", u32, p64);
-	g_autoptr(JsonObject) o2 = api_gate_body(login_fields(), edge, strlen(edge), &err);
-	assert_non_null(o2);
-	const char *one = "{\"user\":\"a\",\"pin\":\"1\"}";
-	g_autoptr(JsonObject) o3 = api_gate_body(login_fields(), one, strlen(one), &err);
-	assert_non_null(o3);
+	g_autoptr(JsonObject) o2 = body_ok(login_fields(), edge, &err);
+	g_autoptr(JsonObject) o3 = body_ok(login_fields(), "{\"user\":\"a\",\"pin\":\"1\"}", &err);
 
 	/* Every type, within range; optional fields may be left out. */
 	const char *mixed = "{\"name\":\"x\",\"count\":10,\"flag\":false}";
-	g_autoptr(JsonObject) o4 = api_gate_body(mixed_fields, mixed, strlen(mixed), &err);
-	assert_non_null(o4);
+	g_autoptr(JsonObject) o4 = body_ok(mixed_fields, mixed, &err);
 	assert_int_equal(json_object_get_int_member(o4, "count"), 10);
-	const char *just = "{\"name\":\"x\"}";
-	g_autoptr(JsonObject) o5 = api_gate_body(mixed_fields, just, strlen(just), &err);
-	assert_non_null(o5);
+	g_autoptr(JsonObject) o5 = body_ok(mixed_fields, "{\"name\":\"x\"}", &err);
 	assert_int_equal(err.status, 0);
 }
 
@@ -262,10 +272,8 @@ test_body_unknown_field(void **state)
 	assert_non_null(empty);
 	BODY_ERR(empty, "{\"x\":1}", 400, "unknown_field", "x");
 	ApiError err = { 0 };
-	g_autoptr(JsonObject) o = api_gate_body(empty, "{}", 2, &err);
-	assert_non_null(o);
-	g_autoptr(JsonObject) o2 = api_gate_body(empty, "", 0, &err);
-	assert_non_null(o2);
+	g_autoptr(JsonObject) o = body_ok(empty, "{}", &err);
+	g_autoptr(JsonObject) o2 = body_ok(empty, "", &err);
 	assert_int_equal(err.status, 0);
 }
 
@@ -407,13 +415,8 @@ expect_query_error(const ApiField *fields, GHashTable *q, const char *field)
 {
 	ApiError err = { 0 };
 	assert_false(api_gate_query(fields, q, &err));
-	assert_int_equal(err.status, 400);
-	assert_string_equal(err.code, "bad_query");
-	if (g_strcmp0(err.field, field) != 0)
-		fail_msg("bad_query names \"%s\", wanted \"%s\" (%s)", err.field, field,
-			 err.message);
-	assert_non_null(err.message);
-	api_error_clear(&err);
+	g_autofree char *what = g_strdup_printf("query with %s", field);
+	expect_api_error(&err, 400, "bad_query", field, what);
 	g_hash_table_unref(q);
 }
 

@@ -8,92 +8,14 @@
  * calls appear only here, on a second connection, to build or inspect files
  * the way another program would.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <glib.h>
-#include <glib/gstdio.h>
-#include <sqlite3.h>
-#include <string.h>
-
 #include "store/store.h"
+#include "testutil.h"
 
-typedef struct {
-	char *dir;
-	char *path; /* dir/ektp.db */
-	Store *st;  /* opened by the tests that want one */
-} Fixture;
-
-static void
-quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-	(void)domain;
-	(void)level;
-	(void)message;
-	(void)data;
-}
-
-static int
-setup(void **state)
-{
-	Fixture *f = g_new0(Fixture, 1);
-	f->dir = g_dir_make_tmp("ektp-test-store-XXXXXX", NULL);
-	assert_non_null(f->dir);
-	f->path = g_build_filename(f->dir, "ektp.db", NULL);
-	*state = f;
-	return 0;
-}
-
-/* Opens f->path at the current schema; fails the test when it cannot. */
-static int
-setup_open(void **state)
-{
-	setup(state);
-	Fixture *f = *state;
-	GError *error = NULL;
-	f->st = store_open(f->path, &error);
-	if (!f->st)
-		fail_msg("store_open: %s", error->message);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	Fixture *f = *state;
-	store_close(f->st);
-	GDir *d = g_dir_open(f->dir, 0, NULL);
-	if (d) {
-		const char *name;
-		while ((name = g_dir_read_name(d))) {
-			g_autofree char *p = g_build_filename(f->dir, name, NULL);
-			g_remove(p);
-		}
-		g_dir_close(d);
-	}
-	g_rmdir(f->dir);
-	g_free(f->path);
-	g_free(f->dir);
-	g_free(f);
-	return 0;
-}
-
-/* Runs SQL on a separate connection to PATH; fails the test on error. */
-static void
-raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	char *msg = NULL;
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		fail_msg("open %s: %s", path, sqlite3_errmsg(db));
-	sqlite3_busy_timeout(db, 2000);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
-}
+/*
+ * The database is f->path; f->st is opened (at the current schema) by the
+ * setup of the tests that want one, T_OPEN in main().
+ */
+typedef TuDb Fixture;
 
 /* The first column of the first row of SQL on a separate connection, as text (caller frees). */
 static char *
@@ -140,7 +62,7 @@ test_open_fresh(void **state)
 	assert_non_null(f->st);
 	assert_null(error);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 2);
+	assert_int_equal(STORE_SCHEMA_VERSION, 3);
 
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_non_null(ok);
@@ -148,11 +70,7 @@ test_open_fresh(void **state)
 
 	assert_int_equal(store_user_count(f->st, &error), 0);
 	assert_int_equal(store_audit_count(f->st, &error), 0);
-	gint64 rows = -1;
-	g_autofree char *hash = NULL;
-	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
-	assert_int_equal(rows, 0);
-	assert_string_equal(hash, "");
+	tu_expect_audit_head(f->st, 0, "");
 
 	/* WAL: a write lands in the -wal file, and the file says so to anyone. */
 	add_user(f->st, "alice", "admin", FALSE);
@@ -165,7 +83,8 @@ test_open_fresh(void **state)
 	assert_string_equal(mode, "wal");
 	assert_true(store_size_bytes(f->st) >= (gint64)sb.st_size);
 	g_autofree char *version = raw_text(f->path, "PRAGMA user_version");
-	assert_string_equal(version, "2");
+	g_autofree char *want = g_strdup_printf("%d", STORE_SCHEMA_VERSION);
+	assert_string_equal(version, want);
 }
 
 static void
@@ -200,13 +119,11 @@ test_migrate_from_v1(void **state)
 	g_autofree char *tables = raw_text(
 		f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'sessions'");
 	assert_string_equal(tables, "0");
-	raw_exec(f->path, "INSERT INTO users (id, name, role, pin_hash, disabled, created_at) "
+	tu_sql_exec(f->path, "INSERT INTO users (id, name, role, pin_hash, disabled, created_at) "
 			  "VALUES (7, 'old.timer', 'supervisor', 'scrypt$x', 0, 1234)");
 
-	f->st = store_open(f->path, &error);
-	if (!f->st)
-		fail_msg("store_open: %s", error->message);
-	assert_int_equal(store_schema_version(f->st), 2);
+	f->st = tu_store_open(f->path);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	StoreUser u = { 0 };
 	assert_int_equal(store_user_get(f->st, "old.timer", &u, &error), 1);
 	assert_int_equal(u.id, 7);
@@ -235,7 +152,7 @@ test_refuses_newer_schema(void **state)
 	Fixture *f = *state;
 	g_autofree char *sql = g_strdup_printf("CREATE TABLE future (x); PRAGMA user_version = %d",
 					       STORE_SCHEMA_VERSION + 1);
-	raw_exec(f->path, sql);
+	tu_sql_exec(f->path, sql);
 
 	GError *error = NULL;
 	Store *st = store_open(f->path, &error);
@@ -473,11 +390,7 @@ test_rollback_leaves_nothing(void **state)
 	assert_int_equal(store_user_get(f->st, "ghost", &u, &error), 0);
 	assert_int_equal(store_user_count(f->st, &error), 0);
 	assert_int_equal(store_audit_count(f->st, &error), 0);
-	gint64 rows = -1;
-	g_autofree char *hash = NULL;
-	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
-	assert_int_equal(rows, 0);
-	assert_string_equal(hash, "");
+	tu_expect_audit_head(f->st, 0, "");
 	g_autofree char *n = raw_text(f->path, "SELECT count(*) FROM users");
 	assert_string_equal(n, "0");
 
@@ -494,9 +407,11 @@ test_rollback_leaves_nothing(void **state)
 
 /* ---- sessions ---- */
 
+/* Adds NAME with ROLE and returns the id the store gave it. */
 static gint64
-user_id(Store *st, const char *name)
+add_user_id(Store *st, const char *name, const char *role)
 {
+	add_user(st, name, role, FALSE);
 	StoreUser u = { 0 };
 	assert_int_equal(store_user_get(st, name, &u, NULL), 1);
 	gint64 id = u.id;
@@ -509,9 +424,8 @@ test_sessions(void **state)
 {
 	Fixture *f = *state;
 	GError *error = NULL;
-	add_user(f->st, "alice", "supervisor", FALSE);
-	add_user(f->st, "bob", "operator", FALSE);
-	gint64 alice = user_id(f->st, "alice"), bob = user_id(f->st, "bob");
+	gint64 alice = add_user_id(f->st, "alice", "supervisor");
+	gint64 bob = add_user_id(f->st, "bob", "operator");
 
 	assert_int_equal(store_session_insert(f->st, "hash-a1", alice, 1000, &error), 0);
 	assert_int_equal(store_session_insert(f->st, "hash-a2", alice, 900, &error), 0);
@@ -572,9 +486,8 @@ test_session_delete_user(void **state)
 {
 	Fixture *f = *state;
 	GError *error = NULL;
-	add_user(f->st, "alice", "admin", FALSE);
-	add_user(f->st, "bob", "operator", FALSE);
-	gint64 alice = user_id(f->st, "alice"), bob = user_id(f->st, "bob");
+	gint64 alice = add_user_id(f->st, "alice", "admin");
+	gint64 bob = add_user_id(f->st, "bob", "operator");
 	const char *mine[] = { "a1", "a2", "a3" };
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(store_session_insert(f->st, mine[i], alice, 10, &error), 0);
@@ -597,17 +510,19 @@ test_session_delete_user(void **state)
 
 /* ---- audit rows ---- */
 
+/* Expects the newest audit row to have ID and HASH. */
+static void
+expect_audit_tail(Store *st, gint64 id, const char *hash)
+{
+	tu_expect_audit_end(store_audit_tail, st, id, hash);
+}
+
 static void
 test_audit_rows(void **state)
 {
 	Fixture *f = *state;
 	GError *error = NULL;
-	gint64 id = -1;
-	char *hash = NULL;
-	assert_int_equal(store_audit_tail(f->st, &id, &hash, &error), 0);
-	assert_int_equal(id, 0);
-	assert_string_equal(hash, "");
-	g_free(hash);
+	expect_audit_tail(f->st, 0, "");
 
 	StoreAuditRow r1 = { .id = 1, .ts = 100, .user = (char *)"", .role = (char *)"",
 			     .action = (char *)"login", .target = (char *)"alice",
@@ -621,10 +536,7 @@ test_audit_rows(void **state)
 	assert_int_equal(store_audit_insert(f->st, &r2, &error), 0);
 	assert_int_equal(store_audit_count(f->st, &error), 2);
 
-	assert_int_equal(store_audit_tail(f->st, &id, &hash, &error), 0);
-	assert_int_equal(id, 2);
-	assert_string_equal(hash, "hash-two");
-	g_free(hash);
+	expect_audit_tail(f->st, 2, "hash-two");
 
 	/* The chain fixes ids: an id used twice is refused. */
 	StoreAuditRow again = r2;
@@ -661,16 +573,13 @@ test_audit_rows(void **state)
 	assert_int_equal(none->len, 0);
 
 	/* The head is kept apart from the rows. */
-	gint64 rows = -1;
 	assert_int_equal(store_audit_head_set(f->st, 2, "hash-two", &error), 0);
-	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), 0);
-	assert_int_equal(rows, 2);
-	assert_string_equal(hash, "hash-two");
-	g_free(hash);
+	tu_expect_audit_head(f->st, 2, "hash-two");
 
 	/* A missing head row is reported, not invented. */
-	raw_exec(f->path, "DELETE FROM audit_head");
-	hash = NULL;
+	tu_sql_exec(f->path, "DELETE FROM audit_head");
+	gint64 rows = -1;
+	char *hash = NULL;
 	assert_int_equal(store_audit_head_get(f->st, &rows, &hash, &error), -1);
 	assert_true(g_error_matches(error, STORE_ERROR, STORE_ERROR_CORRUPT));
 	assert_null(hash);
@@ -680,24 +589,27 @@ test_audit_rows(void **state)
 int
 main(void)
 {
-	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-			  quiet_log, NULL);
+	tu_quiet_logs();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_fresh, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_newer_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refuses_non_database, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_missing_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_users, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_user_duplicate_conflicts, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_user_role_check, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_user_names_with_metacharacters, setup_open,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_sessions, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_session_delete_user, setup_open, teardown),
-		cmocka_unit_test_setup_teardown(test_audit_rows, setup_open, teardown),
+#define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, tu_db_setup, tu_db_teardown, "store")
+#define T_OPEN(fn) \
+	cmocka_unit_test_prestate_setup_teardown(fn, tu_db_setup_open, tu_db_teardown, "store")
+		T(test_open_fresh),
+		T(test_reopen_keeps_data),
+		T(test_migrate_from_v1),
+		T(test_refuses_newer_schema),
+		T(test_refuses_non_database),
+		T(test_open_missing_directory),
+		T_OPEN(test_users),
+		T_OPEN(test_user_duplicate_conflicts),
+		T_OPEN(test_user_role_check),
+		T_OPEN(test_user_names_with_metacharacters),
+		T_OPEN(test_rollback_leaves_nothing),
+		T_OPEN(test_sessions),
+		T_OPEN(test_session_delete_user),
+		T_OPEN(test_audit_rows),
+#undef T_OPEN
+#undef T
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
