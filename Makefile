@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, run the daemon on config/ektpd.conf
 #   make check      install missing packages, build, run every test; last line "N passed, N failed"
 #   make check-asan the same tests against an AddressSanitizer + UBSan build
+#   make bench      run every benchmark in bench/ (each prints its same-run baseline)
 #   make deps       install the Debian packages the build and the tests need
 
 # Debian packages: build libraries, then test tools.
@@ -59,7 +60,7 @@ else
 Q = @echo "  $(if $(filter %.a,$@),AR,$(if $(filter %.o,$@),CC,LD)) $@";
 endif
 
-.PHONY: all deps run check check-asan unit clean
+.PHONY: all deps run check check-asan unit bench clean
 all: $(BIN)/ektpd $(BIN)/ektpctl
 
 $(BUILD)/src/ektpctl/%.o: src/ektpctl/%.c
@@ -129,6 +130,11 @@ check-asan: deps
 	  EKTPD=build/asan/bin/ektpd EKTPCTL=build/asan/bin/ektpctl UNIT_DIR=build/asan/tests \
 	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so \
 	  EKTP_TEST_SLOW=4 tests/run
+
+# Benchmarks print each figure beside its baseline from the same run.
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@for b in bench/*; do [ -x "$$b" ] && EKTPD=$(BIN)/ektpd "$$b" || exit 1; done
 
 clean:
 	rm -rf build bin

@@ -266,10 +266,11 @@ face_pixel(const Face *f, double x, double y)
 			double ir = f->eye_b * 0.95;
 			double ix = ex + f->gaze;
 			e = over(e, f->iris, ellipse(x, y, ix, f->eye_y, ir, ir, 1.0, NULL));
-			e = over(e, rgb(12, 10, 10), ellipse(x, y, ix, f->eye_y, ir * 0.45, ir * 0.45,
-							  1.0, NULL));
+			e = over(e, rgb(12, 10, 10),
+				 ellipse(x, y, ix, f->eye_y, ir * 0.45, ir * 0.45, 1.0, NULL));
 			e = over(e, rgb(250, 250, 250),
-				 ellipse(x, y, ix - 0.3 * ir, f->eye_y - 0.3 * ir, 1.6, 1.6, 1.0, NULL));
+				 ellipse(x, y, ix - 0.3 * ir, f->eye_y - 0.3 * ir, 1.6, 1.6, 1.0,
+					 NULL));
 			s = over(s, e, a_eye);
 		}
 		/* The upper lid's line. */
@@ -287,8 +288,8 @@ face_pixel(const Face *f, double x, double y)
 		s = scale(s, 1.0 - 0.08 * exp(-ns * ns));
 	for (int side = -1; side <= 1; side += 2)
 		s = over(s, scale(f->skin, 0.45),
-			 0.8 * ellipse(x, y, f->hx + side * 0.33 * f->eye_a, nose_y, 0.22 * f->eye_a,
-				       0.13 * f->eye_a, 1.2, NULL));
+			 0.8 * ellipse(x, y, f->hx + side * 0.33 * f->eye_a, nose_y,
+				       0.22 * f->eye_a, 0.13 * f->eye_a, 1.2, NULL));
 
 	/* Lips, closed. */
 	double mouth_y = f->eye_y + 0.62 * f->face_b;
@@ -297,7 +298,8 @@ face_pixel(const Face *f, double x, double y)
 	double mx = dx / ma;
 	if (fabs(mx) < 1.0)
 		s = over(s, scale(f->lips, 0.5),
-			 cover(fabs(y - mouth_y - 0.1 * mb * mx * mx) - 0.8, 1.2) * (1.0 - mx * mx));
+			 cover(fabs(y - mouth_y - 0.1 * mb * mx * mx) - 0.8, 1.2) *
+				 (1.0 - mx * mx));
 
 	return over(c, s, a_face);
 }
@@ -312,7 +314,8 @@ synth_face(guint32 seed, guint32 background, double quality, HalImage *out)
 	Face f;
 	memset(&f, 0, sizeof f);
 	face_params(&f, &r, background);
-	double exposure = 1.0 + (rng_unit(&r) < 0.5 ? -0.6 : 0.6) * (1.0 - quality) * (1.0 - quality);
+	double exposure =
+		1.0 + (rng_unit(&r) < 0.5 ? -0.6 : 0.6) * (1.0 - quality) * (1.0 - quality);
 	double light_dir = rng_range(&r, 0.0, 2.0 * G_PI);
 	double light = 0.35 * (1.0 - quality);
 	double noise = 0.8 + 14.0 * (1.0 - quality);
@@ -426,8 +429,10 @@ synth_signature(guint32 seed, HalImage *out)
 			for (int j = 1; j <= sub; j++) {
 				double s = (double)j / sub;
 				travelled += d / sub;
-				double width = CLAMP(w0 + 0.4 * sin(travelled / 37.0 + wp), 2.0, 3.0);
-				stamp(cov, SIG_W, SIG_H, lx + (x - lx) * s, ly + (y - ly) * s, width);
+				double width =
+					CLAMP(w0 + 0.4 * sin(travelled / 37.0 + wp), 2.0, 3.0);
+				stamp(cov, SIG_W, SIG_H, lx + (x - lx) * s, ly + (y - ly) * s,
+				      width);
 			}
 		}
 		lx = x;

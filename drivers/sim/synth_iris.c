@@ -32,12 +32,15 @@
  *             pointing up over the skin, some hanging over the eye.
  *
  * Every random draw is made before QUALITY is applied, so one seed gives the
- * same eye at every quality; QUALITY (0..1) then lowers the contrast about
- * mid-grey (to 40 % at 0), defocuses (Gaussian blur up to sigma 3 px), adds
- * sensor noise (sigma 1 to 10 grey levels) and lowers the upper lid (and
- * raises the lower one), so less of the iris is visible.  Edges are
- * anti-aliased from their signed distance: a pixel's value is the share of a
- * ramp of the given width it covers.  Pixel (x, y) has its centre at (x, y).
+ * same eye, and the same circles, at every quality.  QUALITY q (0..1) then
+ * scales the contrast about mid-grey by 0.4 + 0.6 q, defocuses with a
+ * Gaussian blur of sigma 3 (1 - q) px, adds sensor noise of sigma
+ * 1 + 9 (1 - q) grey levels (an Irwin-Hall sum of four uniforms), and brings
+ * the lids in: the upper lid's height over the iris centre is scaled by
+ * 0.4 + 0.6 q (never below the pupil's top plus 8 px), the lower one's by
+ * 0.6 + 0.4 q, so less of the iris is visible.  Edges are anti-aliased from
+ * their signed distance: a pixel takes the share of a ramp of the given
+ * width that it covers.  Pixel (x, y) has its centre at (x, y).
  */
 #include "synth.h"
 
@@ -417,7 +420,8 @@ draw_lashes(const Eye *e, double up_h, double lo_h, float *cov)
 		lids_at(e, up_h, lo_h, rx, &upper, &lower);
 		double ry = upper - 0.5;
 		double scale = 1.0;
-		if (l->y2 > 0 && hypot(rx - e->px, ry - e->py) < e->pr + 30.0 && ry + l->y2 > pupil_top)
+		if (l->y2 > 0 && hypot(rx - e->px, ry - e->py) < e->pr + 30.0 &&
+		    ry + l->y2 > pupil_top)
 			scale = fmax(0.0, (pupil_top - ry) / l->y2);
 		for (double s = 0.0; s <= 1.0; s += 0.02) {
 			double b = 2 * (1 - s) * s, c = s * s;
@@ -464,7 +468,9 @@ synth_iris(guint32 seed, int eye, double quality, HalImage *out, SynthIrisGeomet
 	if (!out || (eye != 1 && eye != 2) || !(quality >= 0.0 && quality <= 1.0))
 		return -1;
 
-	Rng shape = { (guint64)seed * 0x2545F4914F6CDD1Dull + (guint64)eye * 0x9E3779B97F4A7C15ull };
+	/* The eye enters the seed: a person's two irises differ. */
+	Rng shape = { (guint64)seed * 0x2545F4914F6CDD1Dull +
+		      (guint64)eye * 0x9E3779B97F4A7C15ull };
 	Rng grain = { shape.s ^ 0xD1B54A32D192ED03ull };
 	Eye e;
 	memset(&e, 0, sizeof e);

@@ -5,6 +5,9 @@
  * segmentation, combined into a 0-100 score.  No code from any other iris
  * package is used; the methods are the published ones named below.
  *
+ * Images must be 8-bit grey and at least 128x128 (-1 otherwise); VGA
+ * (640x480) is what the search ranges are sized for, through the short side.
+ *
  * Segmentation (S = the image smoothed with a Gaussian of sigma 1.5 px):
  *  1. Pupil seed: the darkest square of side ~1/24 of the image's short side
  *     (integral image, stride 2); its mean is L_dark.  L_med is the median of
@@ -19,8 +22,10 @@
  *     centre (x, y) and radius r of the radial derivative of the mean of S on
  *     the circle, d/dr mean(S) ~ sum_j w_j (M(r + j) - M(r - j)), with S
  *     capped at L_med so that the reflection cannot make an edge.  The upper
- *     quarter of the circle is left out (eyelid, lashes).  Coarse grid
- *     (1 px, 64 samples), then a fine one (0.25 px, 128 samples).
+ *     quarter of the circle is left out (eyelid, lashes).  Coarse grid:
+ *     centres every 2 px within max(6, 0.35 r0) of the rough centre, radii
+ *     0.6 r0 to 1.5 r0 + 3 every 1 px, 64 samples; then a fine one (0.25 px
+ *     steps within 1.5 px of centre and 2 px of radius, 128 samples).
  *  4. Iris circle (limbus): the same operator with a wider derivative
  *     (j = 1..4) over radii from 1.25 pupil radii to pupil/0.15, centres
  *     within +-10 px (x) and +-6 px (y) of the pupil's, sampled only on the
@@ -31,10 +36,12 @@
  *  - Grey levels, as medians of the raw image: L_p inside 0.8 of the pupil,
  *    L_i in the iris ring's side sectors (rho 0.25 to 0.85), L_s in the
  *    sclera bands just outside the limbus on both sides.
- *  - iris_pupil_contrast = (L_i - L_p) / (L_i + L_p), a Michelson contrast.
- *  - iris_sclera_contrast = (L_s - L_i) / (L_s + L_i - 2 L_p): the limbus step
- *    over the scene's range with the pupil as the black level, the form
- *    29794-6 uses, so it does not fall when only the exposure changes.
+ *  - iris_pupil_contrast = (L_i - L_p) / (L_i + L_p), a Michelson contrast
+ *    (falls with both a flat exposure and a washed-out pupil).
+ *  - iris_sclera_contrast = (L_s - L_i) / (L_s + L_i - 2 L_p): the limbus
+ *    step over the scene's range with the pupil as the black level, the
+ *    pupil-referenced form 29794-6 describes (verify against the text), so
+ *    it does not fall when only the gain changes.
  *  - usable_iris_area: of the ring between the circles (1.5 px in from each),
  *    the share of pixels inside the image whose smoothed value lies in
  *    [L_p + 0.35 (L_i - L_p), L_i + 0.45 (L_s - L_i)]: brighter is eyelid
@@ -43,22 +50,25 @@
  *  - pupil_iris_ratio = pupil radius / iris radius (29794-6 "dilation").
  *  - sharpness: the pupil edge's steepest slope relative to its height, from
  *    the median radial profile (median over 180 angles at each radius,
- *    0.5 px apart) of the raw image.  A 1 px edge gives ~1, a Gaussian
- *    defocus of sigma s px gives ~0.4/s.  An edge profile averaged over a
+ *    0.5 px apart, within min(8, 0.6 r) px of the edge) of the raw image;
+ *    the slope is taken over 1 px.  A step anti-aliased over 1 px measures
+ *    ~0.6, a Gaussian defocus of sigma s px ~0.4/s.  An edge profile over a
  *    whole boundary is used rather than the Laplacian's energy because
- *    sensor noise raises the latter as much as focus does.
+ *    sensor noise raises the latter as much as focus does, and medians
+ *    make it indifferent to the reflection and to lashes.
  *
  * Score = 100 * F_ratio * F_size * F_area^0.30 * F_ipc^0.20 * F_isc^0.15 *
  * F_sharp^0.35, rounded, where (clamp to 0..1 throughout)
  *  - F_ratio = 1 for a ratio in 0.2-0.7 (29794-6's acceptable dilation),
  *    falling linearly to 0 at 0.1 and at 0.8;
- *  - F_size = (iris radius - 50) / 30: full at 80 px, the standard's minimum
- *    for a good image;
+ *  - F_size = (iris radius - 50) / 30: full at 80 px, the minimum radius
+ *    commonly cited from 29794-6 (verify);
  *  - F_area = (usable - 0.3) / 0.4: full at 70 % usable, the recommended
- *    minimum, nothing at 30 %;
- *  - F_ipc = contrast / 0.30, F_isc = (contrast - 0.05) / 0.15 (29794-6 asks
- *    for more than 5 % iris-sclera contrast);
- *  - F_sharp = sharpness / 0.5.
+ *    minimum (verify), nothing at 30 %;
+ *  - F_ipc = (contrast - 0.05) / 0.35: full from 0.4;
+ *  - F_isc = (contrast - 0.05) / 0.15 (the recommendation is more than 5 %);
+ *  - F_sharp = (sharpness - 0.1) / 0.4: full from 0.5 (defocus sigma under
+ *    ~0.8 px), nothing at 0.1 (sigma ~4 px).
  * The weighted geometric mean lets any failed measure pull the score down
  * hard, and the two geometric gates (ratio, size) act as vetoes.
  */
@@ -220,7 +230,8 @@ circle_search(const Plane *p, Search *s)
 			for (int k = 0; k < nr; k++) {
 				double d = 0.0;
 				for (int j = 1; j <= s->nw; j++)
-					d += s->w[j - 1] * (m[pad + k + j * per_px] - m[pad + k - j * per_px]);
+					d += s->w[j - 1] *
+					     (m[pad + k + j * per_px] - m[pad + k - j * per_px]);
 				if (!isnan(d) && d > s->best) {
 					s->best = d;
 					s->x = cx;
@@ -311,8 +322,10 @@ static double
 region_median(const Plane *raw, const QualityIris *q, Select sel, double reach)
 {
 	GArray *v = g_array_new(FALSE, FALSE, sizeof(double));
-	int x0 = MAX(0, (int)floor(q->iris_x - reach)), x1 = MIN(raw->w - 1, (int)ceil(q->iris_x + reach));
-	int y0 = MAX(0, (int)floor(q->iris_y - reach)), y1 = MIN(raw->h - 1, (int)ceil(q->iris_y + reach));
+	int x0 = MAX(0, (int)floor(q->iris_x - reach)),
+	    x1 = MIN(raw->w - 1, (int)ceil(q->iris_x + reach));
+	int y0 = MAX(0, (int)floor(q->iris_y - reach)),
+	    y1 = MIN(raw->h - 1, (int)ceil(q->iris_y + reach));
 	for (int y = y0; y <= y1; y++)
 		for (int x = x0; x <= x1; x++) {
 			double dp = hypot(x - q->pupil_x, y - q->pupil_y);
@@ -382,7 +395,8 @@ edge_sharpness(const Plane *raw, const QualityIris *q)
 	for (int k = 1; k + 1 < n; k++)
 		if (prof[k + 1] - prof[k - 1] > slope)
 			slope = prof[k + 1] - prof[k - 1]; /* over 1 px */
-	double height = (prof[n - 1] + prof[n - 2] + prof[n - 3] - prof[0] - prof[1] - prof[2]) / 3.0;
+	double height =
+		(prof[n - 1] + prof[n - 2] + prof[n - 3] - prof[0] - prof[1] - prof[2]) / 3.0;
 	g_free(prof);
 	g_free(vals);
 	arcs_clear(&a);
@@ -541,8 +555,8 @@ quality_iris(const HalImage *img, QualityIris *out)
 	if (isnan(ls))
 		ls = li;
 	out->iris_pupil_contrast = clamp01((li - lp) / (li + lp + 1e-9));
-	out->iris_sclera_contrast = ls + li - 2.0 * lp > 1.0 ? clamp01((ls - li) / (ls + li - 2.0 * lp))
-							     : 0.0;
+	out->iris_sclera_contrast =
+		ls + li - 2.0 * lp > 1.0 ? clamp01((ls - li) / (ls + li - 2.0 * lp)) : 0.0;
 	out->usable_iris_area =
 		usable_area(&sm, out, lp + 0.35 * (li - lp), li + 0.45 * (ls - li));
 	out->pupil_iris_ratio = out->iris_r > 0 ? out->pupil_r / out->iris_r : 0.0;

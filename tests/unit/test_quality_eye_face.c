@@ -94,7 +94,8 @@ test_iris_score_falls_with_quality(void **state)
 			assert_true(lo.iris_pupil_contrast < hi.iris_pupil_contrast);
 			assert_true(lo.sharpness < mid.sharpness && mid.sharpness < hi.sharpness);
 			assert_true(hi.usable_iris_area >= 0.7 && hi.usable_iris_area <= 1.0);
-			assert_true(hi.iris_sclera_contrast > 0.05 && hi.iris_sclera_contrast <= 1.0);
+			assert_true(hi.iris_sclera_contrast > 0.05 &&
+				    hi.iris_sclera_contrast <= 1.0);
 			g_free(a.pixels);
 			g_free(b.pixels);
 			g_free(c.pixels);
@@ -307,7 +308,8 @@ test_face_hand_made_images(void **state)
 	for (int y = 0; y < 640; y++)
 		for (int x = 0; x < 480; x++)
 			for (int c = 0; c < 3; c++)
-				graded.pixels[(y * 480 + x) * 3 + c] = (uint8_t)(60 + x * 140 / 479);
+				graded.pixels[(y * 480 + x) * 3 + c] =
+					(uint8_t)(60 + x * 140 / 479);
 	assert_int_equal(quality_face(&graded, &graded_q), 0);
 	assert_true(graded_q.background_uniformity < 0.3);
 	assert_true(graded_q.score < q.score);

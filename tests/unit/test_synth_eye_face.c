@@ -101,8 +101,10 @@ test_iris_geometry_matches_image(void **state)
 				assert_true(sclera > ring + 25.0);
 			}
 			/* Just outside the pupil's edge is iris, just inside it pupil. */
-			double below_in = grey_mean(&img, g.pupil_x, g.pupil_y + g.pupil_r - 4.0, 1);
-			double below_out = grey_mean(&img, g.pupil_x, g.pupil_y + g.pupil_r + 4.0, 1);
+			double below_in =
+				grey_mean(&img, g.pupil_x, g.pupil_y + g.pupil_r - 4.0, 1);
+			double below_out =
+				grey_mean(&img, g.pupil_x, g.pupil_y + g.pupil_r + 4.0, 1);
 			assert_true(below_in < 45.0);
 			assert_true(below_out > below_in + 20.0);
 			g_free(img.pixels);
@@ -138,8 +140,10 @@ test_iris_quality_keeps_geometry_lowers_contrast(void **state)
 		assert_int_equal(synth_iris(seed, 1, 0.1, &lo, &gl), 0);
 		assert_memory_equal(&gh, &gl, sizeof gh);
 		double sx = gh.iris_x + gh.iris_r + 15.0;
-		double span_hi = grey_mean(&hi, sx, gh.iris_y, 2) - grey_mean(&hi, gh.pupil_x, gh.pupil_y, 2);
-		double span_lo = grey_mean(&lo, sx, gh.iris_y, 2) - grey_mean(&lo, gh.pupil_x, gh.pupil_y, 2);
+		double span_hi = grey_mean(&hi, sx, gh.iris_y, 2) -
+				 grey_mean(&hi, gh.pupil_x, gh.pupil_y, 2);
+		double span_lo = grey_mean(&lo, sx, gh.iris_y, 2) -
+				 grey_mean(&lo, gh.pupil_x, gh.pupil_y, 2);
 		assert_true(span_lo > 0.0);
 		assert_true(span_lo < 0.6 * span_hi);
 
