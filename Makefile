@@ -84,7 +84,7 @@ $(BIN)/ektpd: $(BUILD)/src/ektpd.o $(LIBEKTPD)
 PLUGIN := $(BUILD)/plugins/sim-plugin.so
 $(PLUGIN): $(wildcard drivers/sim/*.c)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -DSIM_PLUGIN -fPIC -shared -o $@ $(filter %.c,$^) \
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -DSIM_PLUGIN -fPIC -fvisibility=hidden -shared -o $@ $(filter %.c,$^) \
 	    $(PKG_LIBS_D)
 
 $(BIN)/ektpctl: $(CTL_OBJ)

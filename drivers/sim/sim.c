@@ -348,8 +348,10 @@ const HalDriver sim_encoder_driver =
 #ifdef SIM_PLUGIN
 /* Built as a shared object (make builds one for the tests): the printer
  * simulator under another name, found by the manager through dlopen as a
- * vendor SDK wrapper would be. */
-const HalDriver ektp_hal_driver = SIM_DRIVER("plugin-sim-printer", HAL_CLASS_PRINTER,
-					     open_printer, HAL_CAP_PRINT, opts_printer,
-					     faults_printer, NULL);
+ * vendor SDK wrapper would be.  The object is compiled with
+ * -fvisibility=hidden, so this table is all it exports: its copies of the
+ * simulators never clash with ektpd's own. */
+__attribute__((visibility("default"))) const HalDriver ektp_hal_driver =
+	SIM_DRIVER("plugin-sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT,
+		   opts_printer, faults_printer, NULL);
 #endif
