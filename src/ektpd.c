@@ -17,6 +17,7 @@
 #include "api/api.h"
 #include "core/auth.h"
 #include "core/devices.h"
+#include "core/selftest.h"
 #include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -116,6 +117,9 @@ run(Daemon *d)
 	d->auth = auth_new(d->store, d->cfg, NULL);
 	d->hal = hal_manager_new(d->cfg, on_device_state, d, &e);
 	if (!d->hal)
+		goto fail;
+	SelftestDeps st_deps = { d->store, d->hal, d->cfg };
+	if (selftest_restore_trends(&st_deps, &e) < 0)
 		goto fail;
 	ApiDeps deps = {
 		.store = d->store,

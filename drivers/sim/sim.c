@@ -113,6 +113,25 @@ begin_op(HalDevice *dev, Sim *s, GCancellable *cancel, GError **error)
 	return 0;
 }
 
+/* The "faults" option must name known faults only. */
+static int
+sim_check_option(const char *name, const char *value, GError **error)
+{
+	if (strcmp(name, "faults") != 0)
+		return 0;
+	g_auto(GStrv) faults = g_strsplit(value, ",", -1);
+	for (int i = 0; faults[i]; i++) {
+		const char *f = g_strstrip(faults[i]);
+		if (*f && fault_index(f) < 0) {
+			g_autofree char *known = g_strjoinv(", ", (char **)fault_names);
+			g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG, "no fault '%s' (known: %s)", f,
+				    known);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 sim_open(HalDevice *dev, HalClass klass, GError **error)
 {
@@ -126,11 +145,8 @@ sim_open(HalDevice *dev, HalClass klass, GError **error)
 		g_auto(GStrv) faults = g_strsplit(hal_dev_option(dev, "faults"), ",", -1);
 		for (int i = 0; faults[i]; i++) {
 			int f = fault_index(g_strstrip(faults[i]));
-			if (f >= 0)
+			if (f >= 0) /* names were checked with the configuration */
 				s->fault[f] = -1;
-			else if (*faults[i])
-				g_warning("%s: unknown fault '%s' in faults option ignored",
-					  hal_dev_name(dev), faults[i]);
 		}
 		hal_dev_set_private(dev, s);
 	}
@@ -323,6 +339,7 @@ SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
 		.close = sim_close,                                       \
 		.status = sim_status,                                     \
 		.inject_fault = sim_inject,                               \
+		.check_option = sim_check_option,                         \
 		.capture = capture_fn,                                    \
 	}
 

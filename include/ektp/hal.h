@@ -5,7 +5,7 @@
  * device class, ABI version, capability bits, the options it accepts and its
  * methods (NULL = not supported).  Built-in drivers are listed in the
  * registry; a closed vendor SDK can be wrapped in a shared object that
- * exports "ektp_hal_driver" pointing at such a table.
+ * exports such a table under the name "ektp_hal_driver".
  *
  * Threading: the device manager calls every method from a worker thread of
  * that device, one call at a time, never from the main loop; a method may
@@ -24,7 +24,8 @@
 /* Raised whenever a HalDriver or its callers change incompatibly. */
 #define HAL_ABI_VERSION 1
 
-/* The symbol a driver plug-in exports: const HalDriver *ektp_hal_driver. */
+/* The symbol a driver plug-in exports: the table itself,
+ *     const HalDriver ektp_hal_driver = { .abi = HAL_ABI_VERSION, … };   */
 #define HAL_PLUGIN_SYMBOL "ektp_hal_driver"
 
 typedef enum {
@@ -116,6 +117,10 @@ typedef struct {
 	unsigned caps;
 	const HalOption *options; /* terminated by a NULL name; may be NULL */
 	const char *const *fault_kinds; /* for HAL_CAP_FAULTS; NULL-terminated */
+
+	/* Checks one of the driver's own options beyond its type and range (e.g. a
+	 * list of names); called while the configuration is checked.  May be NULL. */
+	int (*check_option)(const char *name, const char *value, GError **error);
 
 	/* Connects to the device.  ERROR says why it is absent. */
 	int (*open)(HalDevice *dev, GError **error);

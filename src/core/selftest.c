@@ -323,13 +323,10 @@ selftest_trend(Store *st, const char *device, gint64 window, gint64 drop, Selfte
 	return 0;
 }
 
-int
-selftest_record_capture(const SelftestDeps *deps, const char *device, gboolean ok, int quality,
-			gint64 latency_ms, const char *source, GError **error)
+/* Sets DEVICE's advisory from its trend. */
+static int
+update_advisory(const SelftestDeps *deps, const char *device, GError **error)
 {
-	StoreCapture c = { g_get_real_time() / G_USEC_PER_SEC, ok, quality, latency_ms };
-	if (store_capture_insert(deps->store, device, &c, source, error) < 0)
-		return -1;
 	SelftestTrend t;
 	if (selftest_trend(deps->store, device, deps->cfg->trend_window,
 			   deps->cfg->trend_quality_drop, &t, error) < 0)
@@ -338,4 +335,24 @@ selftest_record_capture(const SelftestDeps *deps, const char *device, gboolean o
 				 t.declining ? t.summary : NULL);
 	selftest_trend_clear(&t);
 	return 0;
+}
+
+int
+selftest_restore_trends(const SelftestDeps *deps, GError **error)
+{
+	g_autoptr(GPtrArray) devices = hal_manager_list(deps->hal);
+	for (guint i = 0; i < devices->len; i++)
+		if (update_advisory(deps, ((HalInfo *)devices->pdata[i])->name, error) < 0)
+			return -1;
+	return 0;
+}
+
+int
+selftest_record_capture(const SelftestDeps *deps, const char *device, gboolean ok, int quality,
+			gint64 latency_ms, const char *source, GError **error)
+{
+	StoreCapture c = { g_get_real_time() / G_USEC_PER_SEC, ok, quality, latency_ms };
+	if (store_capture_insert(deps->store, device, &c, source, error) < 0)
+		return -1;
+	return update_advisory(deps, device, error);
 }

@@ -54,6 +54,9 @@ int selftest_trend(Store *st, const char *device, gint64 window, gint64 drop, Se
 		   GError **error);
 void selftest_trend_clear(SelftestTrend *t);
 
+/* Sets every device's trend advisory from its stored history (at start-up). */
+int selftest_restore_trends(const SelftestDeps *deps, GError **error);
+
 /* Records one capture (quality -1 when none) and updates the device's trend advisory. */
 int selftest_record_capture(const SelftestDeps *deps, const char *device, gboolean ok,
 			    int quality, gint64 latency_ms, const char *source, GError **error);

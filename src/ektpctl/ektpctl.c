@@ -132,14 +132,15 @@ static const struct cmd commands[] = {
 	  .opts = { { "count", "N", false, "the next N operations only (default: until cleared)" } },
 	  .summary = "make a simulated device show a fault",
 	  .help = "Makes simulator DEVICE show fault KIND: unplug, replug, timeout, slow; printers\n"
-		  "also jam, ribbon-out, cover-open, hopper-empty, cleaning-required. KIND clear\n"
-		  "ends every fault. Technician only; real devices refuse." },
+		  "also jam, ribbon-out, cover-open, hopper-empty, cleaning-required; scanners\n"
+		  "and cameras also low-quality, quality-decline. KIND clear ends every fault.\n"
+		  "Technician only; real devices refuse." },
 	{ .words = "selftest history", .args = { "DEVICE" }, .token = true,
 	  .run = cmd_selftest_history,
 	  .opts = { { "limit", "N", false, "at most N results, 1 to 1000 (default 20)" } },
 	  .summary = "show a device's self-test results, newest first",
 	  .help = "Lists DEVICE's stored self-tests with their time, result, who ran them and\n"
-		  "their figures. Technician or supervisor." },
+		  "their message; --json adds every figure. Technician or supervisor." },
 	{ .words = "selftest", .args = { "DEVICE|all" }, .token = true, .run = cmd_selftest,
 	  .summary = "run a device's self-test, or every device's",
 	  .help = "Runs the self-test of DEVICE, or of every device with 'all': scanners and\n"

@@ -70,15 +70,22 @@ struct Op {
 	GCancellable *cancel;
 	guint timeout_src;
 	gboolean completed; /* answered already (possibly by the timeout) */
-	/* Results, written by the worker. */
+	gboolean timed_out;
+	gint64 queued_us;   /* when it was given to the worker (wall clock) */
+	/* The answer, on the main loop: the worker's, or the timeout's. */
 	int rc;
 	GError *error;
-	HalStatus status;
+	/* Inputs for the worker. */
 	HalFault fault;
 	char *fault_kind;
 	int position;
+	/* Written by the worker only; read on the main loop only after the worker
+	 * handed the operation back, and never when the timeout answered. */
+	int w_rc;
+	GError *w_error;
+	HalStatus status;
 	HalImage *image;
-	gint64 started_us, ended_us;
+	gint64 ended_us;
 	HalDoneFunc done;
 	HalCaptureFunc capture_done;
 	HalInfoFunc info_done;
@@ -218,8 +225,9 @@ static gboolean check_options(const EktpConfig *cfg, const CfgDevice *d, const H
 static const HalDriver *
 load_plugin(const EktpConfig *cfg, const CfgDevice *d, const CfgOption *co, GError **error)
 {
-	g_autofree char *dir = cfg->file ? g_path_get_dirname(cfg->file) : g_get_current_dir();
-	g_autofree char *path = g_canonicalize_filename(co->value, dir);
+	g_autofree char *dir = cfg->file ? g_path_get_dirname(cfg->file) : g_strdup(".");
+	g_autofree char *abs_dir = g_canonicalize_filename(dir, NULL); /* against the cwd */
+	g_autofree char *path = g_canonicalize_filename(co->value, abs_dir);
 	GError *e = NULL;
 	const HalDriver *drv = hal_registry_load_plugin(path, &e);
 	if (!drv) {
@@ -280,6 +288,14 @@ check_options(const EktpConfig *cfg, const CfgDevice *d, const HalDriver *drv, G
 		}
 		if (!check_value(cfg, d, o, co, error))
 			return FALSE;
+		GError *e = NULL;
+		if (drv->check_option && find_option(drv->options, co->key) &&
+		    drv->check_option(co->key, co->value, &e) < 0) {
+			fail_at(error, cfg, co->line, "[device %s] %s: %s", d->name, co->key,
+				e ? e->message : "refused by the driver");
+			g_clear_error(&e);
+			return FALSE;
+		}
 	}
 	const HalOption *lists[] = { common_options, drv->options };
 	for (size_t l = 0; l < G_N_ELEMENTS(lists); l++) {
@@ -416,6 +432,7 @@ op_free(Op *op)
 	image_free(op->image);
 	g_clear_object(&op->cancel);
 	g_clear_error(&op->error);
+	g_clear_error(&op->w_error);
 	g_free(op->fault_kind);
 	g_free(op);
 }
@@ -490,14 +507,15 @@ op_complete(Op *op)
 	if (op->done)
 		op->done(op->rc == 0 ? NULL : op->error, op->data);
 	if (op->capture_done) {
+		/* Latency runs from the request, as the operator waits for it. */
 		HalCaptureMeta meta = {
 			.device = dev->name,
 			.serial = dev->serial,
 			.driver = dev->drv->name,
 			.driver_version = dev->drv->version,
 			.klass = dev->drv->klass,
-			.started_us = op->started_us,
-			.ended_us = op->ended_us ? op->ended_us : g_get_real_time(),
+			.started_us = op->queued_us,
+			.ended_us = op->timed_out ? g_get_real_time() : op->ended_us,
 		};
 		op->capture_done(op->rc == 0 ? g_steal_pointer(&op->image) : NULL, &meta,
 				 op->rc == 0 ? NULL : op->error, op->data);
@@ -516,6 +534,10 @@ op_returned(gpointer data)
 	Op *op = data;
 	HalDevice *dev = op->dev;
 	dev->queued--;
+	if (!op->completed) {
+		op->rc = op->w_rc;
+		op->error = g_steal_pointer(&op->w_error);
+	}
 	if (op->completed) {
 		/* The timeout answered already: drop the late result. */
 		g_message("device %s: late answer after its timeout discarded; device answers again",
@@ -534,9 +556,9 @@ op_timed_out(gpointer data)
 	Op *op = data;
 	HalDevice *dev = op->dev;
 	op->timeout_src = 0;
+	op->timed_out = TRUE;
 	g_cancellable_cancel(op->cancel);
 	dev->hung = TRUE;
-	g_clear_error(&op->error);
 	op->rc = -1;
 	g_set_error(&op->error, HAL_ERROR, HAL_ERROR_TIMEOUT, "device %s: no answer within %"
 		    G_GINT64_FORMAT " ms", dev->name, dev->timeout_ms);
@@ -557,35 +579,34 @@ op_run(gpointer data, gpointer user_data)
 
 	switch (op->kind) {
 	case OP_OPEN:
-		op->rc = drv->open ? drv->open(dev, &e) : 0;
+		op->w_rc = drv->open ? drv->open(dev, &e) : 0;
 		break;
 	case OP_STATUS:
 		memset(&op->status, 0, sizeof op->status);
 		op->status.state = HAL_STATE_READY;
 		op->status.counter_total = op->status.counter_since_clean = -1;
 		op->status.supply_remaining = -1;
-		op->rc = drv->status(dev, &op->status, op->cancel, &e);
+		op->w_rc = drv->status(dev, &op->status, op->cancel, &e);
 		break;
 	case OP_FAULT:
-		op->rc = drv->inject_fault(dev, &op->fault, &e);
+		op->w_rc = drv->inject_fault(dev, &op->fault, &e);
 		break;
 	case OP_CAPTURE:
 		op->image = g_new0(HalImage, 1);
-		op->started_us = g_get_real_time();
-		op->rc = drv->capture(dev, op->position, op->image, op->cancel, &e);
+		op->w_rc = drv->capture(dev, op->position, op->image, op->cancel, &e);
 		op->ended_us = g_get_real_time();
-		if (op->rc == 0 && (!op->image->pixels || op->image->width <= 0 ||
+		if (op->w_rc == 0 && (!op->image->pixels || op->image->width <= 0 ||
 				    op->image->height <= 0)) {
-			op->rc = -1;
+			op->w_rc = -1;
 			g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s returned no image",
 				    drv->name);
 		}
 		break;
 	}
-	if (op->rc < 0 && !e)
+	if (op->w_rc < 0 && !e)
 		g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s failed without a reason",
 			    drv->name);
-	op->error = e;
+	op->w_error = e;
 	g_main_context_invoke(NULL, op_returned, op);
 }
 
@@ -604,6 +625,7 @@ op_submit(Op *op)
 {
 	HalDevice *dev = op->dev;
 	dev->queued++;
+	op->queued_us = g_get_real_time();
 	op->timeout_src = g_timeout_add((guint)dev->timeout_ms, op_timed_out, op);
 	g_thread_pool_push(dev->worker, op, NULL);
 }

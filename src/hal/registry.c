@@ -61,11 +61,15 @@ hal_registry_load_plugin(const char *path, GError **error)
 		dlclose(so);
 		goto out;
 	}
-	if (drv->abi != HAL_ABI_VERSION || !drv->name || !drv->status ||
-	    (unsigned)drv->klass >= HAL_N_CLASSES) {
+	const char *wrong = drv->abi != HAL_ABI_VERSION		      ? "its HAL ABI version"
+			    : !drv->name				      ? "it has no name"
+			    : (unsigned)drv->klass >= HAL_N_CLASSES	      ? "its device class"
+			    : !drv->status				      ? "it has no status method"
+									      : NULL;
+	if (wrong) {
 		g_set_error(error, HAL_ERROR, HAL_ERROR_CONFIG,
-			    "%s: its driver table is for HAL ABI %u (this ektpd has %u) or lacks a "
-			    "name, a class or a status method", path, drv->abi, HAL_ABI_VERSION);
+			    "%s: driver table refused: %s (table for HAL ABI %u; this ektpd has %u)",
+			    path, wrong, drv->abi, HAL_ABI_VERSION);
 		drv = NULL;
 		dlclose(so);
 		goto out;

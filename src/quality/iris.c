@@ -107,6 +107,8 @@ sample(const Plane *p, double x, double y)
 	return a + (b - a) * fy;
 }
 
+/* DST receives SRC blurred with a Gaussian of SIGMA, edges replicated; its
+ * pixels are newly allocated (caller frees DST->v). */
 static void
 gauss_blur(const Plane *src, Plane *dst, double sigma)
 {
@@ -155,7 +157,8 @@ median(double *v, gsize n)
 	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Angles to sample a circle at: N evenly over each [A0, A1] span (degrees). */
+/* Angles to sample a circle at: N evenly over each [A0, A1] span (degrees).
+ * arcs_init allocates, arcs_clear frees. */
 typedef struct {
 	int n;
 	double *c, *s;

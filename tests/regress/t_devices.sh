@@ -30,6 +30,11 @@ bad "plug-in that is not there" "[device x]\nplugin = nowhere.so\n" "2: \[device
 libz=$(/sbin/ldconfig -p | awk '/libz\.so\.1 /{print $NF; exit}') # any library without our symbol
 bad "plug-in without a driver table" "[device x]\nplugin = $libz\n" "2: \[device x\] plugin: .* exports no ektp_hal_driver"
 bad "plug-in named wrongly" "[device x]\nplugin = $EKTP_PLUGIN\ndriver = sim-printer\n" "3: \[device x\] driver: 'sim-printer', but the plug-in's driver is 'plugin-sim-printer'"
+bad "unknown fault in the config" "[device x]\ndriver = sim-printer\nfaults = jam, smoke\n" "3: \[device x\] faults: no fault 'smoke'"
+cp "$EKTP_PLUGIN" "$T/vendor.so"
+printf '[device x]\nplugin = vendor.so\n' >"$T/rel.conf"
+is "a plug-in path relative to a config given by a relative path" \
+	"$(cd "$T" && "$EKTPD" -n -c rel.conf 2>&1)" "configuration OK"
 bad "device twice" "[device x]\ndriver = sim-face\n[device x]\ndriver = sim-face\n" "3: section \[device x\] given twice"
 
 start_daemon

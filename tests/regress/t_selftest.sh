@@ -75,4 +75,13 @@ like "the change to degraded is audited" \
 	"degraded"
 # 6 + 2 single tests, 6 from "selftest all", 3 fingerprint/printer checks, 15 iris trend tests.
 is "every self-test is audited" "$(jget '[.rows[] | select(.action == "device.selftest")] | length')" 32
+
+# The trend is kept in the database: after a restart the camera is still degraded.
+stop_daemon
+start_daemon
+OP=$(login op 123456)
+sleep 1
+api GET /v1/devices/iris "" "$OP"
+is "after a restart the declining camera is still degraded" "$(jget .state)" degraded
+like "with its reason" "$(jget '.reasons | join(",")')" "quality-declining"
 done_testing
