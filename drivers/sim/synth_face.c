@@ -342,7 +342,8 @@ synth_face(guint32 seed, guint32 background, double quality, HalImage *out)
 	return 0;
 }
 
-/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV. */
+/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV
+ * (borrowed, W x H). */
 static void
 stamp(float *cov, int w, int h, double x, double y, double width)
 {

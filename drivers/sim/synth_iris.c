@@ -116,7 +116,8 @@ smooth(double t)
 }
 
 /* Value noise on a lattice of NX x NY values in [-1, 1], smoothly
- * interpolated; with WRAP_X the first coordinate is periodic (an angle). */
+ * interpolated; with WRAP_X the first coordinate is periodic (an angle).
+ * noise_init allocates the lattice, noise_clear frees it. */
 typedef struct {
 	int nx, ny;
 	gboolean wrap_x;
@@ -392,7 +393,8 @@ scene_value(const Eye *e, double up_h, double lo_h, double x, double y)
 	return v;
 }
 
-/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV. */
+/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV
+ * (borrowed, W x H). */
 static void
 stamp(float *cov, int w, int h, double x, double y, double width)
 {
@@ -432,7 +434,8 @@ draw_lashes(const Eye *e, double up_h, double lo_h, float *cov)
 	}
 }
 
-/* Separable Gaussian blur of SIGMA, edges replicated. */
+/* Separable Gaussian blur of SIGMA in place on IMG (borrowed, W x H), edges
+ * replicated. */
 static void
 blur(float *img, int w, int h, double sigma)
 {
