@@ -36,6 +36,7 @@
  * Random numbers come from a per-call splitmix64 stream: no global state.
  */
 #include "synth.h"
+#include "synth_rng.h"
 
 #include <math.h>
 #include <string.h>
@@ -44,57 +45,6 @@
 #define FACE_H 640
 #define SIG_W 400
 #define SIG_H 150
-
-typedef struct {
-	guint64 s;
-} Rng;
-
-static guint64
-rng_next(Rng *r)
-{
-	guint64 z = (r->s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static double
-rng_unit(Rng *r)
-{
-	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double
-rng_range(Rng *r, double lo, double hi)
-{
-	return lo + (hi - lo) * rng_unit(r);
-}
-
-/* Roughly standard normal, cheaply: the sum of four 16-bit uniforms from one
- * draw (Irwin-Hall), centred and scaled to unit variance.  Plenty for
- * sensor noise, and a third of the image's cost with Box-Muller. */
-static double
-rng_noise(Rng *r)
-{
-	guint64 z = rng_next(r);
-	double sum = (double)(z & 0xFFFF) + (double)((z >> 16) & 0xFFFF) +
-		     (double)((z >> 32) & 0xFFFF) + (double)(z >> 48);
-	return (sum / 65536.0 - 2.0) * 1.7320508075688772;
-}
-
-static double
-clamp01(double v)
-{
-	return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
-}
-
-/* Share of a pixel inside an edge at signed distance D (negative = inside),
- * the edge being a linear ramp W pixels wide. */
-static double
-cover(double d, double w)
-{
-	return clamp01(0.5 - d / w);
-}
 
 /* Coverage of the ellipse (CX, CY, A, B) at (X, Y), edge ramp W px;
  * K (may be NULL) receives the normalised radius. */
@@ -110,7 +60,7 @@ ellipse(double x, double y, double cx, double cy, double a, double b, double w, 
 	if (k < 1e-9)
 		return 1.0;
 	double g = sqrt(u * u / (a * a) + v * v / (b * b)) / k;
-	return cover((k - 1.0) / g, w);
+	return synth_cover((k - 1.0) / g, w);
 }
 
 typedef struct {
@@ -161,39 +111,40 @@ static const Rgb cloth_tones[] = {
 };
 
 static Rgb
-jitter(Rng *r, Rgb c, double amount)
+jitter(SynthRng *r, Rgb c, double amount)
 {
-	return rgb(c.r + rng_range(r, -amount, amount), c.g + rng_range(r, -amount, amount),
-		   c.b + rng_range(r, -amount, amount));
+	return rgb(c.r + synth_rng_range(r, -amount, amount),
+		   c.g + synth_rng_range(r, -amount, amount),
+		   c.b + synth_rng_range(r, -amount, amount));
 }
 
 static void
-face_params(Face *f, Rng *r, guint32 background)
+face_params(Face *f, SynthRng *r, guint32 background)
 {
 	f->bg = rgb((background >> 16) & 0xFF, (background >> 8) & 0xFF, background & 0xFF);
-	f->skin = jitter(r, skin_tones[rng_next(r) % G_N_ELEMENTS(skin_tones)], 6.0);
-	f->hair = jitter(r, hair_tones[rng_next(r) % G_N_ELEMENTS(hair_tones)], 4.0);
-	f->cloth = jitter(r, cloth_tones[rng_next(r) % G_N_ELEMENTS(cloth_tones)], 8.0);
+	f->skin = jitter(r, skin_tones[synth_rng_next(r) % G_N_ELEMENTS(skin_tones)], 6.0);
+	f->hair = jitter(r, hair_tones[synth_rng_next(r) % G_N_ELEMENTS(hair_tones)], 4.0);
+	f->cloth = jitter(r, cloth_tones[synth_rng_next(r) % G_N_ELEMENTS(cloth_tones)], 8.0);
 	f->iris = jitter(r, rgb(70, 45, 30), 10.0);
 	f->lips = rgb(f->skin.r * 0.82 + 20, f->skin.g * 0.62, f->skin.b * 0.62);
 
-	double hh = FACE_H * rng_range(r, 0.68, 0.72); /* crown to chin */
-	f->hx = FACE_W / 2.0 + rng_range(r, -8.0, 8.0);
-	f->crown = FACE_H * rng_range(r, 0.06, 0.08);
+	double hh = FACE_H * synth_rng_range(r, 0.68, 0.72); /* crown to chin */
+	f->hx = FACE_W / 2.0 + synth_rng_range(r, -8.0, 8.0);
+	f->crown = FACE_H * synth_rng_range(r, 0.06, 0.08);
 	f->chin = f->crown + hh;
-	f->head_w = hh * rng_range(r, 0.66, 0.72);
+	f->head_w = hh * synth_rng_range(r, 0.66, 0.72);
 	f->face_a = f->head_w * 0.45;
 	f->face_b = hh * 0.47;
 	f->face_cy = f->chin - f->face_b;
-	f->hairline = f->crown + hh * rng_range(r, 0.15, 0.2);
-	f->eye_y = f->crown + hh * rng_range(r, 0.46, 0.5);
-	f->eye_dx = f->head_w * rng_range(r, 0.145, 0.16);
+	f->hairline = f->crown + hh * synth_rng_range(r, 0.15, 0.2);
+	f->eye_y = f->crown + hh * synth_rng_range(r, 0.46, 0.5);
+	f->eye_dx = f->head_w * synth_rng_range(r, 0.145, 0.16);
 	f->eye_a = f->eye_dx * 0.42;
 	f->eye_b = f->eye_a * 0.42;
-	f->gaze = rng_range(r, -1.5, 1.5);
-	f->shoulder_y = f->chin + hh * rng_range(r, 0.04, 0.08);
-	f->shoulder_w = FACE_W * rng_range(r, 0.42, 0.46);
-	f->neck_w = f->head_w * rng_range(r, 0.2, 0.24);
+	f->gaze = synth_rng_range(r, -1.5, 1.5);
+	f->shoulder_y = f->chin + hh * synth_rng_range(r, 0.04, 0.08);
+	f->shoulder_w = FACE_W * synth_rng_range(r, 0.42, 0.46);
+	f->neck_w = f->head_w * synth_rng_range(r, 0.2, 0.24);
 }
 
 /* The noise-free portrait at (X, Y). */
@@ -217,9 +168,9 @@ face_pixel(const Face *f, double x, double y)
 		double v_depth = 0.18 * (FACE_H - f->shoulder_y) + 40.0;
 		double v_half = f->neck_w * (1.0 - (y - f->shoulder_y) / v_depth);
 		double half = y < f->shoulder_y ? f->neck_w : MAX(0.0, v_half);
-		double a_neck = cover(fabs(dx) - half, 1.5);
+		double a_neck = synth_cover(fabs(dx) - half, 1.5);
 		if (a_neck > 0.0) {
-			double shade = 0.78 + 0.12 * clamp01((y - f->chin) / 60.0);
+			double shade = 0.78 + 0.12 * synth_clamp01((y - f->chin) / 60.0);
 			c = over(c, scale(f->skin, shade), a_neck);
 		}
 	}
@@ -247,7 +198,7 @@ face_pixel(const Face *f, double x, double y)
 	double a_face = ellipse(x, y, f->hx, f->face_cy, a, f->face_b, 1.5, &k);
 	double u = dx / f->face_a;
 	double hairline = f->hairline + 0.12 * f->face_b * u * u;
-	a_face *= cover(hairline - y, 3.0);
+	a_face *= synth_cover(hairline - y, 3.0);
 	if (a_face <= 0.0)
 		return c;
 	Rgb s = scale(f->skin, 1.0 - 0.14 * k * k);
@@ -258,7 +209,8 @@ face_pixel(const Face *f, double x, double y)
 		double bx = (x - ex) / (f->eye_a * 1.3);
 		if (fabs(bx) < 1.0) {
 			double by = f->eye_y - 2.6 * f->eye_b - 0.5 * f->eye_b * (1.0 - bx * bx);
-			s = over(s, f->hair, 0.85 * cover(fabs(y - by) - 0.35 * f->eye_b, 1.5));
+			double d = fabs(y - by) - 0.35 * f->eye_b;
+			s = over(s, f->hair, 0.85 * synth_cover(d, 1.5));
 		}
 		double a_eye = ellipse(x, y, ex, f->eye_y, f->eye_a, f->eye_b, 1.2, NULL);
 		if (a_eye > 0.0) {
@@ -277,7 +229,7 @@ face_pixel(const Face *f, double x, double y)
 		double lx = (x - ex) / f->eye_a;
 		if (fabs(lx) < 1.05) {
 			double ly = f->eye_y - f->eye_b * sqrt(MAX(0.0, 1.0 - lx * lx));
-			s = over(s, rgb(40, 28, 24), 0.8 * cover(fabs(y - ly) - 0.8, 1.2));
+			s = over(s, rgb(40, 28, 24), 0.8 * synth_cover(fabs(y - ly) - 0.8, 1.2));
 		}
 	}
 
@@ -298,7 +250,7 @@ face_pixel(const Face *f, double x, double y)
 	double mx = dx / ma;
 	if (fabs(mx) < 1.0)
 		s = over(s, scale(f->lips, 0.5),
-			 cover(fabs(y - mouth_y - 0.1 * mb * mx * mx) - 0.8, 1.2) *
+			 synth_cover(fabs(y - mouth_y - 0.1 * mb * mx * mx) - 0.8, 1.2) *
 				 (1.0 - mx * mx));
 
 	return over(c, s, a_face);
@@ -309,14 +261,14 @@ synth_face(guint32 seed, guint32 background, double quality, HalImage *out)
 {
 	if (!out || !(quality >= 0.0 && quality <= 1.0))
 		return -1;
-	Rng r = { (guint64)seed * 0xA0761D6478BD642Full + 0x3C6EF372FE94F82Aull };
-	Rng grain = { r.s ^ 0xE7037ED1A0B428DBull };
+	SynthRng r = { (guint64)seed * 0xA0761D6478BD642Full + 0x3C6EF372FE94F82Aull };
+	SynthRng grain = { r.s ^ 0xE7037ED1A0B428DBull };
 	Face f;
 	memset(&f, 0, sizeof f);
 	face_params(&f, &r, background);
 	double exposure =
-		1.0 + (rng_unit(&r) < 0.5 ? -0.6 : 0.6) * (1.0 - quality) * (1.0 - quality);
-	double light_dir = rng_range(&r, 0.0, 2.0 * G_PI);
+		1.0 + (synth_rng_unit(&r) < 0.5 ? -0.6 : 0.6) * (1.0 - quality) * (1.0 - quality);
+	double light_dir = synth_rng_range(&r, 0.0, 2.0 * G_PI);
 	double light = 0.35 * (1.0 - quality);
 	double noise = 0.8 + 14.0 * (1.0 - quality);
 
@@ -335,29 +287,13 @@ synth_face(guint32 seed, guint32 background, double quality, HalImage *out)
 			double ch[3] = { c.r, c.g, c.b };
 			uint8_t *p = out->pixels + ((gsize)y * FACE_W + x) * 3;
 			for (int i = 0; i < 3; i++) {
-				double v = ch[i] * gain + noise * rng_noise(&grain);
+				double v = ch[i] * gain + noise * synth_rng_noise(&grain);
 				p[i] = (uint8_t)(CLAMP(v, 0.0, 255.0) + 0.5);
 			}
 		}
 	return 0;
 }
 
-/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV
- * (borrowed, W x H). */
-static void
-stamp(float *cov, int w, int h, double x, double y, double width)
-{
-	double rad = width / 2.0;
-	int x0 = (int)floor(x - rad - 1), x1 = (int)ceil(x + rad + 1);
-	int y0 = (int)floor(y - rad - 1), y1 = (int)ceil(y + rad + 1);
-	for (int yy = MAX(y0, 0); yy <= MIN(y1, h - 1); yy++)
-		for (int xx = MAX(x0, 0); xx <= MIN(x1, w - 1); xx++) {
-			double a = cover(hypot(xx - x, yy - y) - rad, 1.0);
-			float *p = &cov[yy * w + xx];
-			if (a > *p)
-				*p = (float)a;
-		}
-}
 
 #define SIG_MARGIN 20.0
 #define SIG_PEN 25.0 /* ink grey level */
@@ -367,17 +303,17 @@ synth_signature(guint32 seed, HalImage *out)
 {
 	if (!out)
 		return -1;
-	Rng r = { (guint64)seed * 0xD6E8FEB86659FD93ull + 0x5851F42D4C957F2Dull };
-	int loops = 3 + (int)(rng_unit(&r) * 4);
-	double step = 1.0;                       /* advance per turn */
-	double amp = rng_range(&r, 0.24, 0.36);  /* A: loops since A > step / 2 pi */
-	double hgt = rng_range(&r, 0.35, 0.6);   /* B */
-	double slant = rng_range(&r, -0.12, 0.05);
-	double f1 = rng_range(&r, 0.3, 0.7), p1 = rng_range(&r, 0.0, 2.0 * G_PI);
-	double f2 = rng_range(&r, 0.9, 1.6), p2 = rng_range(&r, 0.0, 2.0 * G_PI);
-	double drift = rng_range(&r, -0.04, 0.04);
-	double w0 = rng_range(&r, 2.2, 2.8), wp = rng_range(&r, 0.0, 2.0 * G_PI);
-	double tail = rng_range(&r, 0.5, 0.9);
+	SynthRng r = { (guint64)seed * 0xD6E8FEB86659FD93ull + 0x5851F42D4C957F2Dull };
+	int loops = 3 + (int)(synth_rng_unit(&r) * 4);
+	double step = 1.0;                            /* advance per turn */
+	double amp = synth_rng_range(&r, 0.24, 0.36); /* A: loops since A > step / 2 pi */
+	double hgt = synth_rng_range(&r, 0.35, 0.6);  /* B */
+	double slant = synth_rng_range(&r, -0.12, 0.05);
+	double f1 = synth_rng_range(&r, 0.3, 0.7), p1 = synth_rng_range(&r, 0.0, 2.0 * G_PI);
+	double f2 = synth_rng_range(&r, 0.9, 1.6), p2 = synth_rng_range(&r, 0.0, 2.0 * G_PI);
+	double drift = synth_rng_range(&r, -0.04, 0.04);
+	double w0 = synth_rng_range(&r, 2.2, 2.8), wp = synth_rng_range(&r, 0.0, 2.0 * G_PI);
+	double tail = synth_rng_range(&r, 0.5, 0.9);
 
 	/* The path in loop units: lead-in, loops, flourish. */
 	double t_end = 2.0 * G_PI * (loops + 0.5);
@@ -432,7 +368,7 @@ synth_signature(guint32 seed, HalImage *out)
 				travelled += d / sub;
 				double width =
 					CLAMP(w0 + 0.4 * sin(travelled / 37.0 + wp), 2.0, 3.0);
-				stamp(cov, SIG_W, SIG_H, lx + (x - lx) * s, ly + (y - ly) * s,
+				synth_stamp(cov, SIG_W, SIG_H, lx + (x - lx) * s, ly + (y - ly) * s,
 				      width);
 			}
 		}

@@ -56,6 +56,7 @@
  * seed, position and a stream number: no global state.
  */
 #include "drivers/sim/synth.h"
+#include "drivers/sim/synth_rng.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -118,57 +119,20 @@ typedef struct {
 	uint64_t breaks_key;
 } Damage;
 
-/* ---- randomness: splitmix64 ---- */
-
-static uint64_t
-mix64(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
+/* ---- randomness: splitmix64 (synth_rng.h) ---- */
 
 static uint64_t
 stream_seed(guint32 seed, int position, uint64_t stream)
 {
-	return mix64(((uint64_t)seed << 32) ^ ((uint64_t)position << 8) ^ stream);
-}
-
-/* Uniform in [0, 1). */
-static double
-rng_unit(uint64_t *state)
-{
-	*state += UINT64_C(0x9e3779b97f4a7c15);
-	return (double)(mix64(*state) >> 11) * 0x1.0p-53;
-}
-
-static double
-rng_range(uint64_t *state, double lo, double hi)
-{
-	return lo + (hi - lo) * rng_unit(state);
-}
-
-/* Standard normal, Box-Muller. */
-static double
-rng_gauss(uint64_t *state)
-{
-	double u = 1.0 - rng_unit(state); /* (0, 1] */
-	double v = rng_unit(state);
-	return sqrt(-2.0 * log(u)) * cos(2.0 * G_PI * v);
+	return synth_mix64(((uint64_t)seed << 32) ^ ((uint64_t)position << 8) ^ stream);
 }
 
 /* ---- small maths ---- */
 
 static double
-clamp01(double v)
-{
-	return v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v;
-}
-
-static double
 smoothstep(double lo, double hi, double v)
 {
-	double t = clamp01((v - lo) / (hi - lo));
+	double t = synth_clamp01((v - lo) / (hi - lo));
 	return t * t * (3.0 - 2.0 * t);
 }
 
@@ -231,44 +195,45 @@ static const struct {
 };
 
 static void
-finger_init(Finger *f, uint64_t *rng, int position)
+finger_init(Finger *f, SynthRng *rng, int position)
 {
 	int digit = (position - 1) % 5;
 	double hand = position <= 5 ? 1.0 : -1.0; /* mirror the slant on the left hand */
 
-	f->a = digit_shape[digit].a + rng_range(rng, -6, 6);
-	f->b = digit_shape[digit].b + rng_range(rng, -6, 6);
-	f->cx = FP_WIDTH / 2.0 + rng_range(rng, -8, 8);
-	f->cy = FP_HEIGHT / 2.0 + rng_range(rng, -6, 6);
-	f->k = 2.0 * G_PI / (digit_shape[digit].period + rng_range(rng, -0.3, 0.3));
-	f->phase0 = rng_range(rng, 0, 2.0 * G_PI);
-	f->whorl = rng_unit(rng) < 0.6;
+	f->a = digit_shape[digit].a + synth_rng_range(rng, -6, 6);
+	f->b = digit_shape[digit].b + synth_rng_range(rng, -6, 6);
+	f->cx = FP_WIDTH / 2.0 + synth_rng_range(rng, -8, 8);
+	f->cy = FP_HEIGHT / 2.0 + synth_rng_range(rng, -6, 6);
+	f->k = 2.0 * G_PI / (digit_shape[digit].period + synth_rng_range(rng, -0.3, 0.3));
+	f->phase0 = synth_rng_range(rng, 0, 2.0 * G_PI);
+	f->whorl = synth_rng_unit(rng) < 0.6;
 	f->tent_h = 0;
 	if (f->whorl) {
-		f->ox = f->cx + hand * rng_range(rng, -25, 25);
-		f->oy = f->cy - rng_range(rng, 10, 50);
-		f->stretch = rng_range(rng, 0.88, 1.14);
+		f->ox = f->cx + hand * synth_rng_range(rng, -25, 25);
+		f->oy = f->cy - synth_rng_range(rng, 10, 50);
+		f->stretch = synth_rng_range(rng, 0.88, 1.14);
 	} else {
-		f->ox = f->cx + hand * rng_range(rng, 60, 200);
-		f->oy = f->cy + rng_range(rng, 420, 650);
+		f->ox = f->cx + hand * synth_rng_range(rng, 60, 200);
+		f->oy = f->cy + synth_rng_range(rng, 420, 650);
 		f->stretch = 1.0;
-		f->tent_x = f->cx + rng_range(rng, -30, 30);
-		f->tent_y = f->cy + rng_range(rng, 0, 80);
-		f->tent_sx = rng_range(rng, 50, 80);
-		f->tent_sy = rng_range(rng, 120, 180);
+		f->tent_x = f->cx + synth_rng_range(rng, -30, 30);
+		f->tent_y = f->cy + synth_rng_range(rng, 0, 80);
+		f->tent_sx = synth_rng_range(rng, 50, 80);
+		f->tent_sy = synth_rng_range(rng, 120, 180);
 		/* slope at most 0.22, as the waves: h / (sx sqrt(e)) */
-		f->tent_h = rng_range(rng, 0.1, 0.22) * f->tent_sx * sqrt(G_E);
+		f->tent_h = synth_rng_range(rng, 0.1, 0.22) * f->tent_sx * sqrt(G_E);
 	}
-	double tilt = rng_range(rng, 0, G_PI);
+	double tilt = synth_rng_range(rng, 0, G_PI);
 	f->cos_t = cos(tilt);
 	f->sin_t = sin(tilt);
 	for (int i = 0; i < N_WAVES; i++) {
-		double wavelength = rng_range(rng, 140, 300), dir = rng_range(rng, 0, 2.0 * G_PI);
+		double wavelength = synth_rng_range(rng, 140, 300);
+		double dir = synth_rng_range(rng, 0, 2.0 * G_PI);
 		/* amp * 2 pi / wavelength <= 0.07: the period changes by at most ~20 % */
-		f->waves[i].amp = rng_range(rng, 0.3, 1.0) * 0.07 * wavelength / (2.0 * G_PI);
+		f->waves[i].amp = synth_rng_range(rng, 0.3, 1.0) * 0.07 * wavelength / (2.0 * G_PI);
 		f->waves[i].kx = 2.0 * G_PI / wavelength * cos(dir);
 		f->waves[i].ky = 2.0 * G_PI / wavelength * sin(dir);
-		f->waves[i].phase = rng_range(rng, 0, 2.0 * G_PI);
+		f->waves[i].phase = synth_rng_range(rng, 0, 2.0 * G_PI);
 	}
 }
 
@@ -289,14 +254,14 @@ spiral_fits(const Finger *f, const Spiral *sp, int n, double x, double y)
 
 /* Rejection sampling inside the outline; returns how many were placed. */
 static int
-place_spirals(const Finger *f, uint64_t *rng, Spiral *sp)
+place_spirals(const Finger *f, SynthRng *rng, Spiral *sp)
 {
-	int want = MIN_MINUTIAE + (int)(rng_unit(rng) * (MAX_MINUTIAE - MIN_MINUTIAE + 1));
+	int want = MIN_MINUTIAE + (int)(synth_rng_unit(rng) * (MAX_MINUTIAE - MIN_MINUTIAE + 1));
 	int n = 0;
 	for (int tries = 0; tries < 20000 && n < want; tries++) {
-		double x = rng_range(rng, f->cx - f->a, f->cx + f->a);
-		double y = rng_range(rng, f->cy - f->b, f->cy + f->b);
-		int polarity = rng_unit(rng) < 0.5 ? 1 : -1;
+		double x = synth_rng_range(rng, f->cx - f->a, f->cx + f->a);
+		double y = synth_rng_range(rng, f->cy - f->b, f->cy + f->b);
+		int polarity = synth_rng_unit(rng) < 0.5 ? 1 : -1;
 		if (!spiral_fits(f, sp, n, x, y))
 			continue;
 		sp[n++] = (Spiral){ .x = x, .y = y, .polarity = polarity };
@@ -389,8 +354,7 @@ ridge_field(const Finger *f, const Spiral *sp, int n, double x, double y)
 /* ---- damage ---- */
 
 static void
-damage_init(Damage *d, uint64_t *rng, const Finger *f, guint32 seed, int position,
-	    double quality)
+damage_init(Damage *d, SynthRng *rng, const Finger *f, guint32 seed, int position, double quality)
 {
 	double s = 1.0 - quality;
 	d->severity = s;
@@ -400,11 +364,11 @@ damage_init(Damage *d, uint64_t *rng, const Finger *f, guint32 seed, int positio
 	d->lift = 25.0 * s;
 	d->n_patches = (int)lround(MAX_PATCHES * s);
 	for (int i = 0; i < d->n_patches; i++) {
-		double t = rng_range(rng, 0, 2.0 * G_PI), r = sqrt(rng_unit(rng)) * 0.9;
+		double t = synth_rng_range(rng, 0, 2.0 * G_PI), r = sqrt(synth_rng_unit(rng)) * 0.9;
 		d->patches[i] = (Patch){
 			.x = f->cx + r * f->a * cos(t),
 			.y = f->cy + r * f->b * sin(t),
-			.r = rng_range(rng, 12, 36) * (0.5 + s),
+			.r = synth_rng_range(rng, 12, 36) * (0.5 + s),
 		};
 	}
 	d->breaks_key = stream_seed(seed, position, STREAM_BREAKS);
@@ -420,8 +384,8 @@ lattice_noise(uint64_t key, double x, double y, double cell)
 	double c[2][2];
 	for (int j = 0; j < 2; j++)
 		for (int i = 0; i < 2; i++) {
-			uint64_t h = mix64(key ^ mix64((uint64_t)(ix + i) * 73856093u ^
-						       (uint64_t)(iy + j) * 19349663u));
+			uint64_t h = synth_mix64(key ^ synth_mix64((uint64_t)(ix + i) * 73856093u ^
+								   (uint64_t)(iy + j) * 19349663u));
 			c[j][i] = (double)(h >> 11) * 0x1.0p-53;
 		}
 	double top = c[0][0] + (c[0][1] - c[0][0]) * tx;
@@ -494,12 +458,12 @@ draw_darkness(const Finger *f, const Spiral *sp, int n, const Damage *d, float *
 }
 
 static void
-darkness_to_grey(const float *dark, const Damage *d, uint64_t *rng, uint8_t *pixels)
+darkness_to_grey(const float *dark, const Damage *d, SynthRng *rng, uint8_t *pixels)
 {
 	for (int i = 0; i < FP_WIDTH * FP_HEIGHT; i++) {
 		double v = PAPER + d->lift - INK_SPAN * dark[i];
 		if (d->noise_sd > 0)
-			v += d->noise_sd * rng_gauss(rng);
+			v += d->noise_sd * synth_rng_noise(rng);
 		pixels[i] = (uint8_t)lround(CLAMP(v, 0.0, 255.0));
 	}
 }
@@ -512,8 +476,8 @@ synth_fingerprint(guint32 seed, int position, double quality, HalImage *out, GAr
 	if (minutiae && g_array_get_element_size(minutiae) != sizeof(SynthMinutia))
 		return -1;
 
-	uint64_t shape_rng = stream_seed(seed, position, STREAM_SHAPE);
-	uint64_t damage_rng = stream_seed(seed, position, STREAM_DAMAGE);
+	SynthRng shape_rng = { stream_seed(seed, position, STREAM_SHAPE) };
+	SynthRng damage_rng = { stream_seed(seed, position, STREAM_DAMAGE) };
 	Finger f;
 	Spiral sp[MAX_MINUTIAE];
 	Damage d;

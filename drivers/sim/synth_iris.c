@@ -43,65 +43,13 @@
  * width that it covers.  Pixel (x, y) has its centre at (x, y).
  */
 #include "synth.h"
+#include "synth_rng.h"
 
 #include <math.h>
 #include <string.h>
 
 #define EYE_W 640
 #define EYE_H 480
-
-/* splitmix64: small, fast, and fine for pictures; one per stream, never global. */
-typedef struct {
-	guint64 s;
-} Rng;
-
-static guint64
-rng_next(Rng *r)
-{
-	guint64 z = (r->s += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1). */
-static double
-rng_unit(Rng *r)
-{
-	return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double
-rng_range(Rng *r, double lo, double hi)
-{
-	return lo + (hi - lo) * rng_unit(r);
-}
-
-/* Roughly standard normal, cheaply: the sum of four 16-bit uniforms from one
- * draw (Irwin-Hall), centred and scaled to unit variance; plenty for sensor
- * noise. */
-static double
-rng_noise(Rng *r)
-{
-	guint64 z = rng_next(r);
-	double sum = (double)(z & 0xFFFF) + (double)((z >> 16) & 0xFFFF) +
-		     (double)((z >> 32) & 0xFFFF) + (double)(z >> 48);
-	return (sum / 65536.0 - 2.0) * 1.7320508075688772;
-}
-
-static double
-clamp01(double v)
-{
-	return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
-}
-
-/* Share of a pixel inside an edge at signed distance D (negative = inside),
- * the edge being a linear ramp W pixels wide. */
-static double
-cover(double d, double w)
-{
-	return clamp01(0.5 - d / w);
-}
 
 static double
 mix(double a, double b, double t)
@@ -125,14 +73,14 @@ typedef struct {
 } Noise;
 
 static void
-noise_init(Noise *n, Rng *r, int nx, int ny, gboolean wrap_x)
+noise_init(Noise *n, SynthRng *r, int nx, int ny, gboolean wrap_x)
 {
 	n->nx = nx;
 	n->ny = ny;
 	n->wrap_x = wrap_x;
 	n->v = g_new(double, (gsize)nx * (gsize)ny);
 	for (int i = 0; i < nx * ny; i++)
-		n->v[i] = rng_range(r, -1.0, 1.0);
+		n->v[i] = synth_rng_range(r, -1.0, 1.0);
 }
 
 /* U runs over [0, NX) (wrapping when periodic, clamped otherwise), V over [0, NY - 1]. */
@@ -216,76 +164,76 @@ lids_at(const Eye *e, double up_h, double lo_h, double x, double *upper, double 
 }
 
 static void
-draw_params(Eye *e, Rng *r)
+draw_params(Eye *e, SynthRng *r)
 {
-	e->ir = rng_range(r, 100.0, 125.0);
-	e->pr = rng_range(r, 25.0, 45.0);
+	e->ir = synth_rng_range(r, 100.0, 125.0);
+	e->pr = synth_rng_range(r, 25.0, 45.0);
 	if (e->pr > 0.45 * e->ir)
 		e->pr = 0.45 * e->ir;
-	e->ix = EYE_W / 2.0 + rng_range(r, -30.0, 30.0);
-	e->iy = EYE_H / 2.0 + rng_range(r, -18.0, 18.0);
+	e->ix = EYE_W / 2.0 + synth_rng_range(r, -30.0, 30.0);
+	e->iy = EYE_H / 2.0 + synth_rng_range(r, -18.0, 18.0);
 	/* The pupil usually sits a little nasal of the iris centre. */
-	e->px = e->ix + rng_range(r, 0.5, 3.5);
-	e->py = e->iy + rng_range(r, -1.5, 1.5);
-	e->fw = e->ir * rng_range(r, 2.2, 2.5);
-	e->fx = e->ix - e->ir * rng_range(r, 0.0, 0.2);
-	e->up_h = e->ir * rng_range(r, 0.75, 1.0);
-	e->lo_h = e->ir * rng_range(r, 0.92, 1.12);
-	e->tilt = rng_range(r, 0.02, 0.08);
-	double sa = rng_range(r, 1.0, 2.2) * G_PI; /* the illuminator sits below or beside */
-	double sd = e->pr * rng_range(r, 0.38, 0.5);
+	e->px = e->ix + synth_rng_range(r, 0.5, 3.5);
+	e->py = e->iy + synth_rng_range(r, -1.5, 1.5);
+	e->fw = e->ir * synth_rng_range(r, 2.2, 2.5);
+	e->fx = e->ix - e->ir * synth_rng_range(r, 0.0, 0.2);
+	e->up_h = e->ir * synth_rng_range(r, 0.75, 1.0);
+	e->lo_h = e->ir * synth_rng_range(r, 0.92, 1.12);
+	e->tilt = synth_rng_range(r, 0.02, 0.08);
+	double sa = synth_rng_range(r, 1.0, 2.2) * G_PI; /* the illuminator sits below or beside */
+	double sd = e->pr * synth_rng_range(r, 0.38, 0.5);
 	e->spec_x = e->px + sd * cos(sa);
 	e->spec_y = e->py + sd * sin(sa);
-	e->spec_r = rng_range(r, 3.5, 5.5);
-	e->pupil_v = rng_range(r, 12.0, 24.0);
-	e->iris_v = rng_range(r, 92.0, 118.0);
-	e->sclera_v = rng_range(r, 198.0, 215.0);
-	e->skin_v = rng_range(r, 162.0, 178.0);
+	e->spec_r = synth_rng_range(r, 3.5, 5.5);
+	e->pupil_v = synth_rng_range(r, 12.0, 24.0);
+	e->iris_v = synth_rng_range(r, 92.0, 118.0);
+	e->sclera_v = synth_rng_range(r, 198.0, 215.0);
+	e->skin_v = synth_rng_range(r, 162.0, 178.0);
 
 	noise_init(&e->streak, r, 96, 4, TRUE);
 	noise_init(&e->fibre, r, 260, 9, TRUE);
 	noise_init(&e->collar, r, 14, 1, TRUE);
 	noise_init(&e->skin, r, EYE_W / 40 + 2, EYE_H / 40 + 2, FALSE);
 
-	e->n_crypts = 18 + (int)(rng_unit(r) * 20);
+	e->n_crypts = 18 + (int)(synth_rng_unit(r) * 20);
 	for (int i = 0; i < e->n_crypts; i++) {
 		Crypt *c = &e->crypt[i];
-		c->rho = rng_range(r, 0.12, 0.8);
-		c->theta = rng_range(r, 0.0, 2.0 * G_PI);
-		c->len = rng_range(r, 4.0, 11.0);
-		c->wid = rng_range(r, 2.0, 5.0);
-		c->depth = rng_range(r, 18.0, 42.0);
+		c->rho = synth_rng_range(r, 0.12, 0.8);
+		c->theta = synth_rng_range(r, 0.0, 2.0 * G_PI);
+		c->len = synth_rng_range(r, 4.0, 11.0);
+		c->wid = synth_rng_range(r, 2.0, 5.0);
+		c->depth = synth_rng_range(r, 18.0, 42.0);
 		double at = e->pr + c->rho * (e->ir - e->pr);
 		c->cx = e->px + at * cos(c->theta);
 		c->cy = e->py + at * sin(c->theta);
 		c->reach = 3.0 * MAX(c->len, c->wid) + 2.0;
 	}
-	e->n_furrows = 1 + (int)(rng_unit(r) * 3);
+	e->n_furrows = 1 + (int)(synth_rng_unit(r) * 3);
 	for (int i = 0; i < e->n_furrows; i++) {
 		Furrow *f = &e->furrow[i];
-		f->rho = rng_range(r, 0.55, 0.85);
-		f->theta = rng_range(r, 0.0, 2.0 * G_PI);
-		f->span = rng_range(r, 0.4, 1.4);
-		f->depth = rng_range(r, 8.0, 16.0);
+		f->rho = synth_rng_range(r, 0.55, 0.85);
+		f->theta = synth_rng_range(r, 0.0, 2.0 * G_PI);
+		f->span = synth_rng_range(r, 0.4, 1.4);
+		f->depth = synth_rng_range(r, 8.0, 16.0);
 	}
-	e->n_lashes = 50 + (int)(rng_unit(r) * 40);
+	e->n_lashes = 50 + (int)(synth_rng_unit(r) * 40);
 	for (int i = 0; i < e->n_lashes; i++) {
 		Lash *l = &e->lash[i];
 		/* Roots are placed later, on the lid of the chosen quality; here
 		 * they are a position along the lid (x0) and a shape relative to
 		 * the root. */
-		l->x0 = rng_range(r, -0.9, 0.9);
-		gboolean down = rng_unit(r) < 0.25;
-		double len = down ? rng_range(r, 6.0, 18.0) : rng_range(r, 18.0, 42.0);
+		l->x0 = synth_rng_range(r, -0.9, 0.9);
+		gboolean down = synth_rng_unit(r) < 0.25;
+		double len = down ? synth_rng_range(r, 6.0, 18.0) : synth_rng_range(r, 18.0, 42.0);
 		/* Lashes lean toward the temporal corner (-x). */
-		double lean = rng_range(r, -0.2, 0.9) * (l->x0 < 0 ? 1.0 : 0.5);
-		double ang = down ? G_PI / 2 + rng_range(r, -0.5, 0.5) : -G_PI / 2 - lean;
-		double bend = rng_range(r, 0.15, 0.35) * len;
+		double lean = synth_rng_range(r, -0.2, 0.9) * (l->x0 < 0 ? 1.0 : 0.5);
+		double ang = down ? G_PI / 2 + synth_rng_range(r, -0.5, 0.5) : -G_PI / 2 - lean;
+		double bend = synth_rng_range(r, 0.15, 0.35) * len;
 		l->x2 = len * cos(ang);
 		l->y2 = len * sin(ang);
 		l->x1 = 0.5 * l->x2 - bend * 0.5;
 		l->y1 = 0.5 * l->y2 - (down ? -bend * 0.3 : bend * 0.6);
-		l->width = rng_range(r, 1.1, 1.8);
+		l->width = synth_rng_range(r, 1.1, 1.8);
 	}
 }
 
@@ -303,7 +251,7 @@ eye_clear(Eye *e)
 static double
 iris_value(const Eye *e, double x, double y, double d, double t)
 {
-	double rho = clamp01((d - e->pr) / (e->ir - e->pr));
+	double rho = synth_clamp01((d - e->pr) / (e->ir - e->pr));
 	double turns = t / (2.0 * G_PI);
 	double v = e->iris_v;
 	v += 15.0 * noise_at(&e->streak, turns * e->streak.nx, rho * (e->streak.ny - 1));
@@ -313,7 +261,7 @@ iris_value(const Eye *e, double x, double y, double d, double t)
 	v += 16.0 * exp(-dc * dc);
 	if (rho < rc)
 		v -= 8.0 * (1.0 - rho / rc);
-	v -= 24.0 * smooth(clamp01((rho - 0.78) / 0.22));
+	v -= 24.0 * smooth(synth_clamp01((rho - 0.78) / 0.22));
 	for (int i = 0; i < e->n_crypts; i++) {
 		const Crypt *c = &e->crypt[i];
 		if (fabs(x - c->cx) > c->reach || fabs(y - c->cy) > c->reach)
@@ -345,7 +293,7 @@ scene_value(const Eye *e, double up_h, double lo_h, double x, double y)
 	/* Skin, with the upper-lid crease and the shadow under the lower lid. */
 	double skin = e->skin_v + 9.0 * noise_at(&e->skin, x / 40.0, y / 40.0);
 	if (fabs(u) < 1.3) {
-		double w = 1.0 - smooth(clamp01((fabs(u) - 0.9) / 0.4));
+		double w = 1.0 - smooth(synth_clamp01((fabs(u) - 0.9) / 0.4));
 		double crease = e->iy + e->tilt * (x - e->fx) -
 				(up_h + 0.5 * e->ir) * (1.0 - 0.55 * u * u);
 		double dc = (y - crease) / 6.0;
@@ -357,7 +305,7 @@ scene_value(const Eye *e, double up_h, double lo_h, double x, double y)
 	if (!open)
 		return skin;
 
-	double a_eye = cover(upper - y, 1.5) * cover(y - lower, 1.5);
+	double a_eye = synth_cover(upper - y, 1.5) * synth_cover(y - lower, 1.5);
 	if (a_eye <= 0.0)
 		return skin;
 
@@ -370,16 +318,16 @@ scene_value(const Eye *e, double up_h, double lo_h, double x, double y)
 	v = mix(v, 145.0, exp(-(dcx * dcx + dcy * dcy)));
 
 	double di = hypot(x - e->ix, y - e->iy);
-	double a_iris = cover(di - e->ir, 2.5);
+	double a_iris = synth_cover(di - e->ir, 2.5);
 	if (a_iris > 0.0) {
 		double dp = hypot(x - e->px, y - e->py);
 		double t = atan2(y - e->py, x - e->px);
 		v = mix(v, iris_value(e, x, y, dp, t), a_iris);
-		double a_pupil = cover(dp - e->pr, 1.0);
+		double a_pupil = synth_cover(dp - e->pr, 1.0);
 		if (a_pupil > 0.0)
 			v = mix(v, e->pupil_v, a_pupil);
 		double ds = hypot(x - e->spec_x, y - e->spec_y);
-		double a_spec = cover(ds - e->spec_r, 1.2);
+		double a_spec = synth_cover(ds - e->spec_r, 1.2);
 		if (a_spec > 0.0)
 			v = mix(v, 250.0, a_spec);
 	}
@@ -393,22 +341,6 @@ scene_value(const Eye *e, double up_h, double lo_h, double x, double y)
 	return v;
 }
 
-/* Max-combines the coverage of a round pen of WIDTH at (X, Y) into COV
- * (borrowed, W x H). */
-static void
-stamp(float *cov, int w, int h, double x, double y, double width)
-{
-	double rad = width / 2.0;
-	int x0 = (int)floor(x - rad - 1), x1 = (int)ceil(x + rad + 1);
-	int y0 = (int)floor(y - rad - 1), y1 = (int)ceil(y + rad + 1);
-	for (int yy = MAX(y0, 0); yy <= MIN(y1, h - 1); yy++)
-		for (int xx = MAX(x0, 0); xx <= MIN(x1, w - 1); xx++) {
-			double a = cover(hypot(xx - x, yy - y) - rad, 1.0);
-			float *p = &cov[yy * w + xx];
-			if (a > *p)
-				*p = (float)a;
-		}
-}
 
 /* Draws the lashes on the upper lid of height UP_H into COV. */
 static void
@@ -429,7 +361,7 @@ draw_lashes(const Eye *e, double up_h, double lo_h, float *cov)
 			double b = 2 * (1 - s) * s, c = s * s;
 			double x = rx + scale * (b * l->x1 + c * l->x2);
 			double y = ry + scale * (b * l->y1 + c * l->y2);
-			stamp(cov, EYE_W, EYE_H, x, y, l->width * (1.0 - 0.5 * s));
+			synth_stamp(cov, EYE_W, EYE_H, x, y, l->width * (1.0 - 0.5 * s));
 		}
 	}
 }
@@ -472,9 +404,9 @@ synth_iris(guint32 seed, int eye, double quality, HalImage *out, SynthIrisGeomet
 		return -1;
 
 	/* The eye enters the seed: a person's two irises differ. */
-	Rng shape = { (guint64)seed * 0x2545F4914F6CDD1Dull +
-		      (guint64)eye * 0x9E3779B97F4A7C15ull };
-	Rng grain = { shape.s ^ 0xD1B54A32D192ED03ull };
+	SynthRng shape = { (guint64)seed * 0x2545F4914F6CDD1Dull +
+			   (guint64)eye * 0x9E3779B97F4A7C15ull };
+	SynthRng grain = { shape.s ^ 0xD1B54A32D192ED03ull };
 	Eye e;
 	memset(&e, 0, sizeof e);
 	draw_params(&e, &shape);
@@ -510,7 +442,7 @@ synth_iris(guint32 seed, int eye, double quality, HalImage *out, SynthIrisGeomet
 	out->pixels = g_malloc(n);
 	for (int y = 0; y < EYE_H; y++)
 		for (int x = 0; x < EYE_W; x++) {
-			double v = img[y * EYE_W + x] + noise * rng_noise(&grain);
+			double v = img[y * EYE_W + x] + noise * synth_rng_noise(&grain);
 			int dst = eye == 2 ? EYE_W - 1 - x : x;
 			out->pixels[y * EYE_W + dst] = (uint8_t)(CLAMP(v, 0.0, 255.0) + 0.5);
 		}

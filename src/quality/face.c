@@ -38,30 +38,13 @@
  *    reach 0.6).  All clamped to 0..1.
  */
 #include "quality/quality.h"
+#include "quality/qutil.h"
 
 #include <glib.h>
 #include <math.h>
 #include <string.h>
 
 #define FACE_MIN_SIDE 16
-
-static double
-clamp01(double v)
-{
-	return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
-}
-
-static int
-hist_median(const guint *hist, guint n)
-{
-	guint acc = 0;
-	for (int v = 0; v < 256; v++) {
-		acc += hist[v];
-		if (2 * acc >= n)
-			return v;
-	}
-	return 255;
-}
 
 /* Whether pixel (X, Y) belongs to the border strips of the header. */
 static gboolean
@@ -102,14 +85,14 @@ quality_face(const HalImage *img, QualityFace *out)
 	int med[3];
 	double dev = 0.0;
 	for (int c = 0; c < 3; c++) {
-		med[c] = hist_median(hist[c], n);
+		med[c] = qutil_hist_median(hist[c], n);
 		double sum = 0.0;
 		for (int v = 0; v < 256; v++)
 			sum += (double)hist[c][v] * fabs((double)(v - med[c]));
 		dev += sum / n / 3.0;
 	}
 	out->background = ((guint32)med[0] << 16) | ((guint32)med[1] << 8) | (guint32)med[2];
-	out->background_uniformity = clamp01(1.0 - dev / 16.0);
+	out->background_uniformity = qutil_clamp01(1.0 - dev / 16.0);
 
 	/* Exposure and clipping over the centre. */
 	int x0 = (w * 3) / 10, x1 = (w * 7) / 10, y0 = (h * 3) / 10, y1 = (h * 7) / 10;
@@ -144,14 +127,14 @@ quality_face(const HalImage *img, QualityFace *out)
 	}
 
 	double e = out->exposure;
-	double f_exp = e < 0.25 ? clamp01((e - 0.05) / 0.20)
-		       : e > 0.85 ? clamp01((1.0 - e) / 0.15)
+	double f_exp = e < 0.25 ? qutil_clamp01((e - 0.05) / 0.20)
+		       : e > 0.85 ? qutil_clamp01((1.0 - e) / 0.15)
 				  : 1.0;
-	f_exp *= clamp01(1.0 - 3.0 * clip);
-	f_exp *= clamp01((head / 255.0 - 0.3) / 0.3);
+	f_exp *= qutil_clamp01(1.0 - 3.0 * clip);
+	f_exp *= qutil_clamp01((head / 255.0 - 0.3) / 0.3);
 	double lo = 1.0 / 1.34, hi = 1.0 / 1.25;
-	double f_aspect = out->aspect < lo ? clamp01(1.0 - (lo - out->aspect) / 0.1)
-			  : out->aspect > hi ? clamp01(1.0 - (out->aspect - hi) / 0.1)
+	double f_aspect = out->aspect < lo ? qutil_clamp01(1.0 - (lo - out->aspect) / 0.1)
+			  : out->aspect > hi ? qutil_clamp01(1.0 - (out->aspect - hi) / 0.1)
 					     : 1.0;
 	double f_size = out->size_ok ? 1.0 : MIN((double)w / 480.0, (double)h / 640.0);
 	double s = 100.0 * MIN(f_size, 1.0) * f_aspect * out->background_uniformity * sqrt(f_exp);

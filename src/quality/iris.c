@@ -73,6 +73,7 @@
  * hard, and the two geometric gates (ratio, size) act as vetoes.
  */
 #include "quality/quality.h"
+#include "quality/qutil.h"
 
 #include <glib.h>
 #include <math.h>
@@ -85,12 +86,6 @@ typedef struct {
 	int w, h;
 	float *v;
 } Plane;
-
-static double
-clamp01(double v)
-{
-	return v < 0.0 ? 0.0 : (v > 1.0 ? 1.0 : v);
-}
 
 /* Bilinear sample at (X, Y); NAN outside the image. */
 static double
@@ -307,13 +302,7 @@ box_median(const HalImage *img, int cx, int cy, int half)
 			hist[img->pixels[(gsize)y * img->width + x]]++;
 			n++;
 		}
-	guint acc = 0;
-	for (int v = 0; v < 256; v++) {
-		acc += hist[v];
-		if (2 * acc >= n)
-			return v;
-	}
-	return 255;
+	return qutil_hist_median(hist, n);
 }
 
 /* Median of RAW over the pixels whose polar position about the pupil centre
@@ -405,7 +394,7 @@ edge_sharpness(const Plane *raw, const QualityIris *q)
 	arcs_clear(&a);
 	if (!(height >= 3.0) || isnan(slope))
 		return 0.0;
-	return clamp01(slope / height);
+	return qutil_clamp01(slope / height);
 }
 
 /* Usable share of the iris ring; SMOOTH is the image smoothed, LO..HI the iris band. */
@@ -435,14 +424,14 @@ static int
 score_of(const QualityIris *q)
 {
 	double ratio = q->pupil_iris_ratio;
-	double f_ratio = ratio < 0.2 ? clamp01((ratio - 0.1) / 0.1)
-			 : ratio > 0.7 ? clamp01((0.8 - ratio) / 0.1)
+	double f_ratio = ratio < 0.2 ? qutil_clamp01((ratio - 0.1) / 0.1)
+			 : ratio > 0.7 ? qutil_clamp01((0.8 - ratio) / 0.1)
 					: 1.0;
-	double f_size = clamp01((q->iris_r - 50.0) / 30.0);
-	double f_area = clamp01((q->usable_iris_area - 0.3) / 0.4);
-	double f_ipc = clamp01((q->iris_pupil_contrast - 0.05) / 0.35);
-	double f_isc = clamp01((q->iris_sclera_contrast - 0.05) / 0.15);
-	double f_sharp = clamp01((q->sharpness - 0.1) / 0.4);
+	double f_size = qutil_clamp01((q->iris_r - 50.0) / 30.0);
+	double f_area = qutil_clamp01((q->usable_iris_area - 0.3) / 0.4);
+	double f_ipc = qutil_clamp01((q->iris_pupil_contrast - 0.05) / 0.35);
+	double f_isc = qutil_clamp01((q->iris_sclera_contrast - 0.05) / 0.15);
+	double f_sharp = qutil_clamp01((q->sharpness - 0.1) / 0.4);
 	double s = 100.0 * f_ratio * f_size * pow(f_area, 0.30) * pow(f_ipc, 0.20) *
 		   pow(f_isc, 0.15) * pow(f_sharp, 0.35);
 	return (int)CLAMP(lround(s), 0, 100);
@@ -557,9 +546,9 @@ quality_iris(const HalImage *img, QualityIris *out)
 		li = lp;
 	if (isnan(ls))
 		ls = li;
-	out->iris_pupil_contrast = clamp01((li - lp) / (li + lp + 1e-9));
+	out->iris_pupil_contrast = qutil_clamp01((li - lp) / (li + lp + 1e-9));
 	out->iris_sclera_contrast =
-		ls + li - 2.0 * lp > 1.0 ? clamp01((ls - li) / (ls + li - 2.0 * lp)) : 0.0;
+		ls + li - 2.0 * lp > 1.0 ? qutil_clamp01((ls - li) / (ls + li - 2.0 * lp)) : 0.0;
 	out->usable_iris_area =
 		usable_area(&sm, out, lp + 0.35 * (li - lp), li + 0.45 * (ls - li));
 	out->pupil_iris_ratio = out->iris_r > 0 ? out->pupil_r / out->iris_r : 0.0;
