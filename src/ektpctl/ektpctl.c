@@ -651,23 +651,35 @@ user_state(JsonObject *user)
 	return g_strdup("active");
 }
 
+/* GETs PATH and finds the array MEMBER of its answer.  Returns the exit code; with --json
+ * the answer is printed as is and *list stays NULL: the caller has nothing left to do. */
+static int
+get_list(struct ctx *c, const char *path, const char *member, ClientReply **reply,
+	 JsonArray **list)
+{
+	*list = NULL;
+	int rc = call(c, "GET", path, NULL, 0, reply);
+	if (rc != RC_OK || print_json(c, *reply))
+		return rc;
+	JsonNode *n = json_object_get_member((*reply)->obj, member);
+	if (!n || !JSON_NODE_HOLDS_ARRAY(n)) {
+		out_error("ektpd's answer has no '%s' list", member);
+		return RC_FAIL;
+	}
+	*list = json_node_get_array(n);
+	return RC_OK;
+}
+
 static int
 cmd_user_list(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "GET", "/v1/users", NULL, 0, &r);
-	if (rc != RC_OK)
+	JsonArray *list;
+	int rc = get_list(c, "/v1/users", "users", &r, &list);
+	if (rc != RC_OK || !list)
 		return rc;
-	if (print_json(c, r))
-		return RC_OK;
-	JsonNode *users = json_object_get_member(r->obj, "users");
-	if (!users || !JSON_NODE_HOLDS_ARRAY(users)) {
-		out_error("ektpd's answer has no user list");
-		return RC_FAIL;
-	}
 	g_autoptr(OutTable) table =
 		out_table_new("NAME", "ROLE", "STATE", "CREATED", "LAST LOGIN", NULL);
-	JsonArray *list = json_node_get_array(users);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *u = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
@@ -764,19 +776,12 @@ cmd_audit_list(struct ctx *c)
 	if (rc != RC_OK)
 		return rc;
 	g_autoptr(ClientReply) r = NULL;
-	rc = call(c, "GET", path->str, NULL, 0, &r);
-	if (rc != RC_OK)
+	JsonArray *list;
+	rc = get_list(c, path->str, "rows", &r, &list);
+	if (rc != RC_OK || !list)
 		return rc;
-	if (print_json(c, r))
-		return RC_OK;
-	JsonNode *rows = json_object_get_member(r->obj, "rows");
-	if (!rows || !JSON_NODE_HOLDS_ARRAY(rows)) {
-		out_error("ektpd's answer has no audit rows");
-		return RC_FAIL;
-	}
 	g_autoptr(OutTable) table = out_table_new("ID", "TIME", "USER", "ROLE", "ACTION",
 						  "TARGET", "RESULT", NULL);
-	JsonArray *list = json_node_get_array(rows);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *row = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
@@ -937,20 +942,13 @@ static int
 cmd_devices(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "GET", "/v1/devices", NULL, 0, &r);
-	if (rc != RC_OK)
+	JsonArray *list;
+	int rc = get_list(c, "/v1/devices", "devices", &r, &list);
+	if (rc != RC_OK || !list)
 		return rc;
-	if (print_json(c, r))
-		return RC_OK;
-	JsonNode *devices = json_object_get_member(r->obj, "devices");
-	if (!devices || !JSON_NODE_HOLDS_ARRAY(devices)) {
-		out_error("ektpd's answer has no device list");
-		return RC_FAIL;
-	}
 	g_autoptr(OutTable) table = out_table_new("DEVICE", "CLASS", "DRIVER", "STATE", "REASONS",
 						  "SERIAL", "SINCE", "LAST SELF-TEST", "LAST ERROR",
 						  NULL);
-	JsonArray *list = json_node_get_array(devices);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *d = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
@@ -1083,18 +1081,11 @@ cmd_selftest_history(struct ctx *c)
 	if (rc != RC_OK)
 		return rc;
 	g_autoptr(ClientReply) r = NULL;
-	rc = call(c, "GET", path->str, NULL, 0, &r);
-	if (rc != RC_OK)
+	JsonArray *list;
+	rc = get_list(c, path->str, "selftests", &r, &list);
+	if (rc != RC_OK || !list)
 		return rc;
-	if (print_json(c, r))
-		return RC_OK;
-	JsonNode *tests = json_object_get_member(r->obj, "selftests");
-	if (!tests || !JSON_NODE_HOLDS_ARRAY(tests)) {
-		out_error("ektpd's answer has no self-test list");
-		return RC_FAIL;
-	}
 	g_autoptr(OutTable) table = out_table_new("ID", "TIME", "RESULT", "BY", "MESSAGE", NULL);
-	JsonArray *list = json_node_get_array(tests);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *t = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
