@@ -59,6 +59,7 @@ struct HalDevice {
 
 struct HalManager {
 	const EktpConfig *cfg;
+	GMainContext *loop; /* where every hand-back runs: the creator's context */
 	GPtrArray *devices; /* HalDevice* */
 	HalStateFunc on_state;
 	void *data;
@@ -83,6 +84,7 @@ struct Op {
 	 * handed the operation back, and never when the timeout answered. */
 	int w_rc;
 	GError *w_error;
+	gint w_done; /* atomic: the worker has finished and queued the hand-back */
 	HalStatus status;
 	HalImage *image;
 	gint64 ended_us;
@@ -556,6 +558,9 @@ op_timed_out(gpointer data)
 	Op *op = data;
 	HalDevice *dev = op->dev;
 	op->timeout_src = 0;
+	/* Answered in time, only not yet handed back (the loop was busy). */
+	if (g_atomic_int_get(&op->w_done))
+		return G_SOURCE_REMOVE;
 	op->timed_out = TRUE;
 	g_cancellable_cancel(op->cancel);
 	dev->hung = TRUE;
@@ -607,7 +612,14 @@ op_run(gpointer data, gpointer user_data)
 		g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s failed without a reason",
 			    drv->name);
 	op->w_error = e;
-	g_main_context_invoke(NULL, op_returned, op);
+	g_atomic_int_set(&op->w_done, 1);
+	/* Always queue: g_main_context_invoke() would run op_returned right here,
+	 * on this thread, whenever the main thread is not inside its loop. */
+	GSource *back = g_idle_source_new();
+	g_source_set_priority(back, G_PRIORITY_DEFAULT);
+	g_source_set_callback(back, op_returned, op, NULL);
+	g_source_attach(back, dev->m->loop);
+	g_source_unref(back);
 }
 
 static Op *
@@ -669,6 +681,7 @@ hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data, GError
 {
 	HalManager *m = g_new0(HalManager, 1);
 	m->cfg = cfg;
+	m->loop = g_main_context_ref_thread_default();
 	m->on_state = on_state;
 	m->data = data;
 	m->devices = g_ptr_array_new();
@@ -726,10 +739,11 @@ hal_manager_free(HalManager *m)
 			dev->worker = NULL;
 		}
 		while (dev->queued > 0)
-			g_main_context_iteration(NULL, TRUE);
+			g_main_context_iteration(m->loop, TRUE);
 		device_free(dev);
 	}
 	g_ptr_array_unref(m->devices);
+	g_main_context_unref(m->loop);
 	g_free(m);
 }
 
