@@ -23,20 +23,13 @@ api_h_audit_list(ApiRequest *req)
 	for (guint i = 0; i < rows->len; i++) {
 		const StoreAuditRow *r = rows->pdata[i];
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "id");
-		json_builder_add_int_value(b, r->id);
-		json_builder_set_member_name(b, "ts");
-		json_builder_add_value(b, api_time_node(r->ts));
-		json_builder_set_member_name(b, "user");
-		json_builder_add_string_value(b, r->user);
-		json_builder_set_member_name(b, "role");
-		json_builder_add_string_value(b, r->role);
-		json_builder_set_member_name(b, "action");
-		json_builder_add_string_value(b, r->action);
-		json_builder_set_member_name(b, "target");
-		json_builder_add_string_value(b, r->target);
-		json_builder_set_member_name(b, "result");
-		json_builder_add_string_value(b, r->result);
+		api_put_int(b, "id", r->id);
+		api_put_node(b, "ts", api_time_node(r->ts));
+		api_put_string(b, "user", r->user);
+		api_put_string(b, "role", r->role);
+		api_put_string(b, "action", r->action);
+		api_put_string(b, "target", r->target);
+		api_put_string(b, "result", r->result);
 		json_builder_set_member_name(b, "detail");
 		/* Stored as JSON text we wrote; a row edited into non-JSON shows as a string. */
 		JsonNode *d = json_from_string(r->detail, NULL);
@@ -44,8 +37,7 @@ api_h_audit_list(ApiRequest *req)
 			json_builder_add_value(b, d);
 		else
 			json_builder_add_string_value(b, r->detail);
-		json_builder_set_member_name(b, "hash");
-		json_builder_add_string_value(b, r->hash);
+		api_put_string(b, "hash", r->hash);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -72,20 +64,14 @@ api_h_audit_verify(ApiRequest *req)
 		g_warning("audit log verification failed: %s", v.reason);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "ok");
-	json_builder_add_boolean_value(b, v.ok);
-	json_builder_set_member_name(b, "rows");
-	json_builder_add_int_value(b, v.rows);
+	api_put_bool(b, "ok", v.ok);
+	api_put_int(b, "rows", v.rows);
 	json_builder_set_member_name(b, "first_bad");
 	if (v.ok)
 		json_builder_add_null_value(b);
 	else
 		json_builder_add_int_value(b, v.first_bad);
-	json_builder_set_member_name(b, "reason");
-	if (v.reason)
-		json_builder_add_string_value(b, v.reason);
-	else
-		json_builder_add_null_value(b);
+	api_put_string(b, "reason", v.reason);
 	json_builder_end_object(b);
 	g_free(v.reason);
 	api_reply(req, 200, json_builder_get_root(b));

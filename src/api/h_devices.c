@@ -16,46 +16,28 @@ static void
 add_device(JsonBuilder *b, const HalInfo *d, gboolean close)
 {
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, d->name);
-	json_builder_set_member_name(b, "class");
-	json_builder_add_string_value(b, hal_class_name(d->klass));
-	json_builder_set_member_name(b, "driver");
-	json_builder_add_string_value(b, d->driver);
-	json_builder_set_member_name(b, "driver_version");
-	json_builder_add_string_value(b, d->driver_version);
-	json_builder_set_member_name(b, "state");
-	json_builder_add_string_value(b, hal_state_name(d->state));
+	api_put_string(b, "name", d->name);
+	api_put_string(b, "class", hal_class_name(d->klass));
+	api_put_string(b, "driver", d->driver);
+	api_put_string(b, "driver_version", d->driver_version);
+	api_put_string(b, "state", hal_state_name(d->state));
 	json_builder_set_member_name(b, "reasons");
 	json_builder_begin_array(b);
 	for (char **r = d->reasons; *r; r++)
 		json_builder_add_string_value(b, *r);
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "state_since");
-	json_builder_add_value(b, api_time_node(d->state_since));
-	json_builder_set_member_name(b, "last_poll");
-	json_builder_add_value(b, api_time_node(d->last_poll));
-	json_builder_set_member_name(b, "serial");
-	if (d->serial)
-		json_builder_add_string_value(b, d->serial);
-	else
-		json_builder_add_null_value(b);
-	json_builder_set_member_name(b, "last_error");
-	if (d->last_error)
-		json_builder_add_string_value(b, d->last_error);
-	else
-		json_builder_add_null_value(b);
+	api_put_node(b, "state_since", api_time_node(d->state_since));
+	api_put_node(b, "last_poll", api_time_node(d->last_poll));
+	api_put_string(b, "serial", d->serial);
+	api_put_string(b, "firmware", d->firmware);
+	api_put_string(b, "last_error", d->last_error);
 	json_builder_set_member_name(b, "counters");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "total");
-	json_builder_add_value(b, int_or_null(d->counter_total));
-	json_builder_set_member_name(b, "since_cleaning");
-	json_builder_add_value(b, int_or_null(d->counter_since_clean));
-	json_builder_set_member_name(b, "supply_remaining");
-	json_builder_add_value(b, int_or_null(d->supply_remaining));
+	api_put_node(b, "total", int_or_null(d->counter_total));
+	api_put_node(b, "since_cleaning", int_or_null(d->counter_since_clean));
+	api_put_node(b, "supply_remaining", int_or_null(d->supply_remaining));
 	json_builder_end_object(b);
-	json_builder_set_member_name(b, "simulator");
-	json_builder_add_boolean_value(b, d->faults_ok);
+	api_put_bool(b, "simulator", d->faults_ok);
 	if (close)
 		json_builder_end_object(b);
 }
@@ -82,12 +64,9 @@ api_h_devices_list(ApiRequest *req)
 		if (last->len) {
 			const StoreSelftest *t = last->pdata[0];
 			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "ts");
-			json_builder_add_value(b, api_time_node(t->ts));
-			json_builder_set_member_name(b, "ok");
-			json_builder_add_boolean_value(b, t->ok);
-			json_builder_set_member_name(b, "message");
-			json_builder_add_string_value(b, t->message);
+			api_put_node(b, "ts", api_time_node(t->ts));
+			api_put_bool(b, "ok", t->ok);
+			api_put_string(b, "message", t->message);
 			json_builder_end_object(b);
 		} else {
 			json_builder_add_null_value(b);
@@ -113,12 +92,9 @@ add_trend(ApiRequest *req, JsonBuilder *b)
 	}
 	json_builder_set_member_name(b, "trend");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "declining");
-	json_builder_add_boolean_value(b, t.declining);
-	json_builder_set_member_name(b, "samples");
-	json_builder_add_int_value(b, t.samples);
-	json_builder_set_member_name(b, "summary");
-	json_builder_add_string_value(b, t.summary);
+	api_put_bool(b, "declining", t.declining);
+	api_put_int(b, "samples", t.samples);
+	api_put_string(b, "summary", t.summary);
 	json_builder_end_object(b);
 	selftest_trend_clear(&t);
 	return TRUE;
@@ -147,22 +123,11 @@ fault_done(GError *error, void *data)
 	ApiRequest *req = data;
 	GError *e = NULL;
 	if (error) {
-		guint status = 409;
-		const char *code = "conflict";
-		if (g_error_matches(error, HAL_ERROR, HAL_ERROR_CONFIG))
-			status = 400, code = "invalid_value";
-		else if (g_error_matches(error, HAL_ERROR, HAL_ERROR_NO_DEVICE))
-			status = 404, code = "not_found";
-		else if (g_error_matches(error, HAL_ERROR, HAL_ERROR_TIMEOUT))
-			status = 504, code = "timeout";
-		api_reply_error(req, status, code, status == 400 ? "kind" : NULL, "%s",
-				error->message);
+		api_reply_gerror(req, error, "kind");
 		return;
 	}
 	const char *kind = api_body_string(req, "kind");
-	int count = req->body && json_object_has_member(req->body, "count")
-			    ? (int)json_object_get_int_member(req->body, "count")
-			    : 0;
+	int count = (int)api_body_int(req, "count", 0);
 	AuditActor who = api_actor(req);
 	if (devices_record_fault(req->deps->store, &who, req->param, kind, count,
 				 auth_now(req->deps->auth), &e) < 0) {
@@ -173,12 +138,9 @@ fault_done(GError *error, void *data)
 	g_message("device %s: fault %s injected by %s", req->param, kind, who.user);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "device");
-	json_builder_add_string_value(b, req->param);
-	json_builder_set_member_name(b, "kind");
-	json_builder_add_string_value(b, kind);
-	json_builder_set_member_name(b, "count");
-	json_builder_add_int_value(b, count);
+	api_put_string(b, "device", req->param);
+	api_put_string(b, "kind", kind);
+	api_put_int(b, "count", count);
 	json_builder_end_object(b);
 	api_reply(req, 200, json_builder_get_root(b));
 }
@@ -186,12 +148,9 @@ fault_done(GError *error, void *data)
 void
 api_h_devices_fault(ApiRequest *req)
 {
-	int count = req->body && json_object_has_member(req->body, "count")
-			    ? (int)json_object_get_int_member(req->body, "count")
-			    : 0;
 	api_defer(req);
-	hal_manager_inject_fault(req->deps->hal, req->param, api_body_string(req, "kind"), count,
-				 fault_done, req);
+	hal_manager_inject_fault(req->deps->hal, req->param, api_body_string(req, "kind"),
+				 (int)api_body_int(req, "count", 0), fault_done, req);
 }
 
 static void
@@ -199,24 +158,16 @@ selftest_done(const SelftestResult *r, GError *error, void *data)
 {
 	ApiRequest *req = data;
 	if (error) {
-		if (g_error_matches(error, HAL_ERROR, HAL_ERROR_NO_DEVICE))
-			api_reply_error(req, 404, "not_found", NULL, "%s", error->message);
-		else
-			api_reply_gerror(req, error, NULL);
+		api_reply_gerror(req, error, NULL);
 		return;
 	}
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "id");
-	json_builder_add_int_value(b, r->id);
-	json_builder_set_member_name(b, "device");
-	json_builder_add_string_value(b, r->device);
-	json_builder_set_member_name(b, "ok");
-	json_builder_add_boolean_value(b, r->ok);
-	json_builder_set_member_name(b, "message");
-	json_builder_add_string_value(b, r->message);
-	json_builder_set_member_name(b, "figures");
-	json_builder_add_value(b, json_from_string(r->figures, NULL));
+	api_put_int(b, "id", r->id);
+	api_put_string(b, "device", r->device);
+	api_put_bool(b, "ok", r->ok);
+	api_put_string(b, "message", r->message);
+	api_put_node(b, "figures", json_from_string(r->figures, NULL));
 	json_builder_end_object(b);
 	api_reply(req, 200, json_builder_get_root(b));
 }
@@ -254,16 +205,11 @@ api_h_devices_selftests(ApiRequest *req)
 	for (guint i = 0; i < list->len; i++) {
 		const StoreSelftest *t = list->pdata[i];
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "id");
-		json_builder_add_int_value(b, t->id);
-		json_builder_set_member_name(b, "ts");
-		json_builder_add_value(b, api_time_node(t->ts));
-		json_builder_set_member_name(b, "ok");
-		json_builder_add_boolean_value(b, t->ok);
-		json_builder_set_member_name(b, "user");
-		json_builder_add_string_value(b, t->user);
-		json_builder_set_member_name(b, "message");
-		json_builder_add_string_value(b, t->message);
+		api_put_int(b, "id", t->id);
+		api_put_node(b, "ts", api_time_node(t->ts));
+		api_put_bool(b, "ok", t->ok);
+		api_put_string(b, "user", t->user);
+		api_put_string(b, "message", t->message);
 		json_builder_set_member_name(b, "figures");
 		JsonNode *f = json_from_string(t->figures, NULL);
 		if (f)

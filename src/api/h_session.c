@@ -25,31 +25,21 @@ api_h_status(ApiRequest *req)
 	}
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "version");
-	json_builder_add_string_value(b, EKTP_VERSION);
-	json_builder_set_member_name(b, "started_at");
-	json_builder_add_value(b, api_time_node(req->deps->started_at));
-	json_builder_set_member_name(b, "uptime_s");
-	json_builder_add_int_value(b, now - req->deps->started_at);
-	json_builder_set_member_name(b, "bootstrap_needed");
-	json_builder_add_boolean_value(b, bootstrap);
+	api_put_string(b, "version", EKTP_VERSION);
+	api_put_node(b, "started_at", api_time_node(req->deps->started_at));
+	api_put_int(b, "uptime_s", now - req->deps->started_at);
+	api_put_bool(b, "bootstrap_needed", bootstrap);
 	json_builder_set_member_name(b, "database");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "path");
-	json_builder_add_string_value(b, req->deps->cfg->database);
-	json_builder_set_member_name(b, "size_bytes");
-	json_builder_add_int_value(b, store_size_bytes(st));
-	json_builder_set_member_name(b, "schema_version");
-	json_builder_add_int_value(b, store_schema_version(st));
+	api_put_string(b, "path", req->deps->cfg->database);
+	api_put_int(b, "size_bytes", store_size_bytes(st));
+	api_put_int(b, "schema_version", store_schema_version(st));
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "counts");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "users");
-	json_builder_add_int_value(b, users);
-	json_builder_set_member_name(b, "active_sessions");
-	json_builder_add_int_value(b, sessions);
-	json_builder_set_member_name(b, "audit_rows");
-	json_builder_add_int_value(b, audit_rows);
+	api_put_int(b, "users", users);
+	api_put_int(b, "active_sessions", sessions);
+	api_put_int(b, "audit_rows", audit_rows);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 	api_reply(req, 200, json_builder_get_root(b));
@@ -61,15 +51,11 @@ session_node(const AuthSession *s, const char *token)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
 	if (token) {
-		json_builder_set_member_name(b, "token");
-		json_builder_add_string_value(b, token);
+		api_put_string(b, "token", token);
 	}
-	json_builder_set_member_name(b, "user");
-	json_builder_add_string_value(b, s->user);
-	json_builder_set_member_name(b, "role");
-	json_builder_add_string_value(b, auth_role_name(s->role));
-	json_builder_set_member_name(b, "expires_at");
-	json_builder_add_value(b, api_time_node(s->expires_at));
+	api_put_string(b, "user", s->user);
+	api_put_string(b, "role", auth_role_name(s->role));
+	api_put_node(b, "expires_at", api_time_node(s->expires_at));
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }

@@ -33,18 +33,12 @@ api_h_users_list(ApiRequest *req)
 	for (guint i = 0; i < users->len; i++) {
 		const StoreUser *u = users->pdata[i];
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "name");
-		json_builder_add_string_value(b, u->name);
-		json_builder_set_member_name(b, "role");
-		json_builder_add_string_value(b, u->role);
-		json_builder_set_member_name(b, "disabled");
-		json_builder_add_boolean_value(b, u->disabled);
-		json_builder_set_member_name(b, "created_at");
-		json_builder_add_value(b, api_time_node(u->created_at));
-		json_builder_set_member_name(b, "last_login_at");
-		json_builder_add_value(b, api_time_node(u->last_login_at));
-		json_builder_set_member_name(b, "locked_until");
-		json_builder_add_value(b, api_time_node(u->locked_until > now ? u->locked_until : 0));
+		api_put_string(b, "name", u->name);
+		api_put_string(b, "role", u->role);
+		api_put_bool(b, "disabled", u->disabled);
+		api_put_node(b, "created_at", api_time_node(u->created_at));
+		api_put_node(b, "last_login_at", api_time_node(u->last_login_at));
+		api_put_node(b, "locked_until", api_time_node(u->locked_until > now ? u->locked_until : 0));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -72,10 +66,8 @@ user_add_done(ApiRequest *req, ApiPinJob *job)
 	g_message("user %s (%s) added by %s", name, auth_role_name(role), who.user);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, name);
-	json_builder_set_member_name(b, "role");
-	json_builder_add_string_value(b, auth_role_name(role));
+	api_put_string(b, "name", name);
+	api_put_string(b, "role", auth_role_name(role));
 	json_builder_end_object(b);
 	api_reply(req, 201, json_builder_get_root(b));
 }
@@ -122,10 +114,8 @@ api_h_users_disable(ApiRequest *req)
 	g_message("user %s disabled by %s", req->param, who.user);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, req->param);
-	json_builder_set_member_name(b, "disabled");
-	json_builder_add_boolean_value(b, TRUE);
+	api_put_string(b, "name", req->param);
+	api_put_bool(b, "disabled", TRUE);
 	json_builder_end_object(b);
 	api_reply(req, 200, json_builder_get_root(b));
 }
@@ -160,8 +150,7 @@ user_pin_done(ApiRequest *req, ApiPinJob *job)
 	}
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
-	json_builder_add_string_value(b, req->param);
+	api_put_string(b, "name", req->param);
 	json_builder_end_object(b);
 	api_reply(req, 200, json_builder_get_root(b));
 }

@@ -76,6 +76,8 @@ void api_defer(ApiRequest *req);
 
 /* A string member of the checked body, or NULL. Borrowed. */
 const char *api_body_string(const ApiRequest *req, const char *name);
+/* An integer member of the checked body, or DEF when absent. */
+gint64 api_body_int(const ApiRequest *req, const char *name, gint64 def);
 /* An integer query value, or DEF when absent (already range-checked). */
 gint64 api_query_int(const ApiRequest *req, const char *name, gint64 def);
 
@@ -123,5 +125,11 @@ void api_h_devices_selftests(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */
 JsonNode *api_time_node(gint64 unix_s);
+
+/* One member NAME of the object being built in B.  A NULL string is null. */
+void api_put_string(JsonBuilder *b, const char *name, const char *value);
+void api_put_int(JsonBuilder *b, const char *name, gint64 value);
+void api_put_bool(JsonBuilder *b, const char *name, gboolean value);
+void api_put_node(JsonBuilder *b, const char *name, JsonNode *value); /* takes VALUE */
 
 #endif

@@ -128,6 +128,15 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 			status = map[error->code].status;
 			code = map[error->code].code;
 		}
+	} else if (error->domain == HAL_ERROR) {
+		/* A device that cannot do it now is a conflict with its state. */
+		status = 409, code = "conflict";
+		if (error->code == HAL_ERROR_CONFIG)
+			status = 400, code = "invalid_value";
+		else if (error->code == HAL_ERROR_NO_DEVICE)
+			status = 404, code = "not_found";
+		else if (error->code == HAL_ERROR_TIMEOUT)
+			status = 504, code = "timeout";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY)) {
 		status = 503, code = "busy";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_FULL)) {
@@ -173,6 +182,14 @@ api_body_string(const ApiRequest *req, const char *name)
 }
 
 gint64
+api_body_int(const ApiRequest *req, const char *name, gint64 def)
+{
+	if (!req->body || !json_object_has_member(req->body, name))
+		return def;
+	return json_object_get_int_member(req->body, name);
+}
+
+gint64
 api_query_int(const ApiRequest *req, const char *name, gint64 def)
 {
 	const char *v = req->query ? g_hash_table_lookup(req->query, name) : NULL;
@@ -187,6 +204,37 @@ api_time_node(gint64 unix_s)
 	if (unix_s == 0)
 		return json_node_init_null(n);
 	return json_node_init_string(n, timefmt_iso(unix_s, buf));
+}
+
+void
+api_put_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+void
+api_put_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+void
+api_put_bool(JsonBuilder *b, const char *name, gboolean value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
+void
+api_put_node(JsonBuilder *b, const char *name, JsonNode *value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_value(b, value);
 }
 
 /* ---- the gate ---- */

@@ -208,6 +208,7 @@ refresh_done(const HalInfo *info, GError *error, void *data)
 		add_str(b, "state", hal_state_name(info->state));
 		add_str(b, "reasons", reasons);
 		add_str(b, "serial", info->serial);
+		add_str(b, "firmware", info->firmware);
 		add_str(b, "driver", info->driver);
 		add_int(b, "counter_total", info->counter_total);
 		add_int(b, "counter_since_cleaning", info->counter_since_clean);

@@ -48,6 +48,7 @@ struct HalDevice {
 	HalState state;
 	GPtrArray *reasons; /* char* */
 	char *serial;
+	char *firmware;
 	char *last_error;
 	char *advisory;        /* a reason the core set (see hal_manager_set_advisory) */
 	char *advisory_detail; /* shown as last_error while no driver error is */
@@ -122,6 +123,7 @@ hal_info_free(HalInfo *info)
 	g_free(info->driver_version);
 	g_strfreev(info->reasons);
 	g_free(info->serial);
+	g_free(info->firmware);
 	g_free(info->last_error);
 	g_free(info);
 }
@@ -346,6 +348,7 @@ info_of(const HalDevice *dev)
 	for (guint r = 0; r < dev->reasons->len; r++)
 		i->reasons[r] = g_strdup(dev->reasons->pdata[r]);
 	i->serial = g_strdup(dev->serial);
+	i->firmware = g_strdup(dev->firmware);
 	i->last_error = g_strdup(dev->last_error ? dev->last_error : dev->advisory_detail);
 	i->state_since = dev->state_since;
 	i->last_poll = dev->last_poll;
@@ -470,6 +473,10 @@ op_complete(Op *op)
 			if (op->status.serial[0]) {
 				g_free(dev->serial);
 				dev->serial = g_strdup(op->status.serial);
+			}
+			if (op->status.firmware[0]) {
+				g_free(dev->firmware);
+				dev->firmware = g_strdup(op->status.firmware);
 			}
 			dev->counter_total = op->status.counter_total;
 			dev->counter_since_clean = op->status.counter_since_clean;
@@ -668,6 +675,7 @@ device_free(HalDevice *dev)
 	if (dev->reasons)
 		g_ptr_array_unref(dev->reasons);
 	g_free(dev->serial);
+	g_free(dev->firmware);
 	g_free(dev->last_error);
 	g_free(dev->advisory);
 	g_free(dev->advisory_detail);

@@ -23,6 +23,7 @@ typedef struct {
 	HalState state;
 	char **reasons;       /* NULL-terminated */
 	char *serial;
+	char *firmware;
 	char *last_error;     /* the last failure's message, or NULL */
 	gint64 state_since;   /* unix seconds */
 	gint64 last_poll;     /* unix seconds, 0 = never */

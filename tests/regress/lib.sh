@@ -33,6 +33,15 @@ write_conf() {
 	printf '[auth]\nscrypt_n = 1024\n%b\n' "$1" >"$CONF"
 }
 
+# sim_devices EXTRA: a [device CLASS] section on the simulator of every class,
+# each with the option lines EXTRA (e.g. "poll_interval = 100\n"); for write_conf.
+sim_devices() {
+	local class
+	for class in fingerprint iris face signature printer encoder; do
+		printf '[device %s]\\ndriver = sim-%s\\n%s' "$class" "$class" "$1"
+	done
+}
+
 teardown() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"
@@ -116,6 +125,17 @@ add_user() {
 login() {
 	api POST /v1/login "{\"user\":\"$1\",\"pin\":\"$2\"}"
 	jget .token
+}
+
+# add_staff: the first admin (as root), a technician "tech" and an operator
+# "op", all with PIN 123456; sets ADMIN, TECH and OP to their tokens.
+add_staff() {
+	add_user admin admin 123456 || not_ok "create the first admin"
+	ADMIN=$(login admin 123456)
+	add_user tech technician 123456 "$ADMIN" || not_ok "add a technician"
+	add_user op operator 123456 "$ADMIN" || not_ok "add an operator"
+	TECH=$(login tech 123456)
+	OP=$(login op 123456)
 }
 
 ctl() { "$EKTPCTL" -S "$T/var" "$@"; }

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 setup
 
-DEVICES=""
-for class in fingerprint iris face signature printer encoder; do
-	DEVICES+="[device $class]\ndriver = sim-$class\npoll_interval = 100\ntimeout = 400\n"
-done
+DEVICES=$(sim_devices 'poll_interval = 100\ntimeout = 400\n')
 write_conf "$DEVICES[device printer2]\ndriver = sim-printer\nserial = PR-2\nribbon = 123\nfaults = cover-open\npoll_interval = 100\n[device vendor]\nplugin = $EKTP_PLUGIN\nserial = VND-1\npoll_interval = 100\n"
 
 # Configuration errors, checked by -n before anything starts.
@@ -38,12 +35,7 @@ is "a plug-in path relative to a config given by a relative path" \
 bad "device twice" "[device x]\ndriver = sim-face\n[device x]\ndriver = sim-face\n" "3: section \[device x\] given twice"
 
 start_daemon
-add_user admin admin 123456
-ADMIN=$(login admin 123456)
-add_user tech technician 123456 "$ADMIN"
-add_user op operator 123456 "$ADMIN"
-TECH=$(login tech 123456)
-OP=$(login op 123456)
+add_staff
 
 # wait_state DEVICE STATE [REASONS]: polls until the device shows it (5 s).
 wait_state() {
@@ -68,6 +60,7 @@ is "the plug-in's driver name is shown" "$(jget .driver)" plugin-sim-printer
 is "the plug-in device reports its serial" "$(jget .serial)" VND-1
 api GET /v1/devices/printer2 "" "$OP"
 is "the configured serial is reported" "$(jget .serial)" PR-2
+is "the firmware version is reported" "$(jget .firmware)" sim-1
 is "the ribbon counter is reported" "$(jget .counters.supply_remaining)" 123
 api GET /v1/devices "" "$OP"
 is "all eight devices are listed" "$(jget '.devices | length')" 8

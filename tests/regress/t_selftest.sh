@@ -5,18 +5,9 @@
 # with its figures.
 . "$(dirname "$0")/lib.sh"
 setup
-DEVICES=""
-for class in fingerprint iris face signature printer encoder; do
-	DEVICES+="[device $class]\ndriver = sim-$class\npoll_interval = 200\n"
-done
-write_conf "[trend]\nwindow = 5\nquality_drop = 15\n$DEVICES"
+write_conf "[trend]\nwindow = 5\nquality_drop = 15\n$(sim_devices 'poll_interval = 200\n')"
 start_daemon
-add_user admin admin 123456
-ADMIN=$(login admin 123456)
-add_user tech technician 123456 "$ADMIN"
-add_user op operator 123456 "$ADMIN"
-TECH=$(login tech 123456)
-OP=$(login op 123456)
+add_staff
 sleep 1
 
 for class in fingerprint iris face signature printer encoder; do
