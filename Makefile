@@ -9,11 +9,12 @@
 
 # Debian packages: build libraries, then test tools.
 DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-dev \
-              libsqlite3-dev libssl-dev
-DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps
+              libsqlite3-dev libssl-dev libfprint-2-dev libusb-1.0-0-dev libpng-dev
+DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps umockdev libumockdev-dev
 DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
 
-PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto
+PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto \
+               libfprint-2 libusb-1.0 libpng
 PKGS_CTL    := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0
 
 # BUILD names the object tree; the sanitizer build uses its own so both can coexist.
@@ -33,6 +34,8 @@ PKG_LIBS_D   := $(shell pkg-config --libs $(PKGS_DAEMON) 2>/dev/null) -lm
 PKG_CFLAGS_C := $(shell pkg-config --cflags $(PKGS_CTL) 2>/dev/null)
 PKG_LIBS_C   := $(shell pkg-config --libs $(PKGS_CTL) 2>/dev/null)
 CMOCKA_LIBS  := $(shell pkg-config --libs cmocka 2>/dev/null)
+UMOCKDEV_CFLAGS := $(shell pkg-config --cflags umockdev-1.0 2>/dev/null)
+UMOCKDEV_LIBS := $(shell pkg-config --libs umockdev-1.0 2>/dev/null)
 
 # The daemon's modules, bottom floor first (see README "Source layout").
 UTIL_SRC   := $(wildcard src/util/*.c)
@@ -41,8 +44,10 @@ STORE_SRC  := $(wildcard src/store/*.c)
 CORE_SRC   := $(wildcard src/core/*.c)
 HAL_SRC    := $(wildcard src/hal/*.c) $(wildcard drivers/*/*.c)
 QUALITY_SRC := $(wildcard src/quality/*.c)
+IMAGE_SRC  := $(wildcard src/image/*.c)
 API_SRC    := $(wildcard src/api/*.c)
-LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(HAL_SRC) $(QUALITY_SRC) $(CORE_SRC) \
+LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(IMAGE_SRC) $(HAL_SRC) $(QUALITY_SRC) \
+              $(CORE_SRC) \
               $(API_SRC)
 CTL_SRC    := $(wildcard src/ektpctl/*.c)
 
@@ -93,10 +98,17 @@ $(BIN)/ektpctl: $(CTL_OBJ)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBEKTPD)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBEKTPD) \
-	    $(PKG_LIBS_D) $(CMOCKA_LIBS)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(UMOCKDEV_CFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LIBEKTPD) \
+	    $(PKG_LIBS_D) $(CMOCKA_LIBS) $(UMOCKDEV_LIBS)
 
-unit: $(UNIT_BIN) $(PLUGIN)
+# Test peers: programs that play a device for the real drivers (tests/emu/).
+EMU_SRC := $(wildcard tests/emu/*.c)
+EMU_BIN := $(EMU_SRC:tests/emu/%.c=$(BUILD)/emu/%)
+$(BUILD)/emu/%: tests/emu/%.c $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -o $@ $< $(LIBEKTPD) $(PKG_LIBS_D)
+
+unit: $(UNIT_BIN) $(PLUGIN) $(EMU_BIN)
 
 # deps: dpkg tells what is missing; root installs it, anyone else is told the exact command.
 deps:
@@ -120,7 +132,7 @@ run: deps
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests EKTP_PLUGIN=$(PLUGIN) \
-	  tests/run
+	  EKTP_EMU_DIR=$(BUILD)/emu tests/run
 
 check-asan: deps
 	@$(MAKE) --no-print-directory all unit BUILD=build/asan BIN=build/asan/bin OPT=-O1 \
@@ -128,7 +140,7 @@ check-asan: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  EKTPD=build/asan/bin/ektpd EKTPCTL=build/asan/bin/ektpctl UNIT_DIR=build/asan/tests \
-	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so \
+	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so EKTP_EMU_DIR=build/asan/emu \
 	  EKTP_TEST_SLOW=4 tests/run
 
 # Benchmarks print each figure beside its baseline from the same run.

@@ -147,6 +147,7 @@ typedef enum {
 	HAL_ERROR_DEVICE,      /* the device refused: jam, cover open, chip failure … */
 	HAL_ERROR_CONFIG,      /* a bad driver, option or fault name */
 	HAL_ERROR_NO_DEVICE,   /* no device of that name is configured */
+	HAL_ERROR_RETRY,       /* take the capture again: finger too short, off centre, no ridges */
 } HalErrorCode;
 
 /* ---- accessors for drivers ---- */

@@ -137,6 +137,8 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 			status = 404, code = "not_found";
 		else if (error->code == HAL_ERROR_TIMEOUT)
 			status = 504, code = "timeout";
+		else if (error->code == HAL_ERROR_RETRY)
+			code = "retry";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY)) {
 		status = 503, code = "busy";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_FULL)) {

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include "drivers/libfprint/fprint.h"
 #include "drivers/sim/sim.h"
 
 static const HalDriver *const builtin[] = {
@@ -18,6 +19,7 @@ static const HalDriver *const builtin[] = {
 	&sim_signature_driver,
 	&sim_printer_driver,
 	&sim_encoder_driver,
+	&fprint_driver,
 	NULL,
 };
 

@@ -138,6 +138,20 @@ add_staff() {
 	OP=$(login op 123456)
 }
 
+# wait_state DEVICE STATE [REASONS]: polls with token $OP until the device
+# shows STATE (and exactly REASONS, comma-separated, when given); 5 s.
+wait_state() {
+	local i
+	for i in $(seq 1 $((50 * SLOW))); do
+		api GET "/v1/devices/$1" "" "$OP"
+		if [ "$(jget .state)" = "$2" ] && { [ -z "${3:-}" ] || [ "$(jget '.reasons | join(",")')" = "$3" ]; }; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
 ctl() { "$EKTPCTL" -S "$T/var" "$@"; }
 
 audit_rows() {

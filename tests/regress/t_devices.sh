@@ -37,18 +37,6 @@ bad "device twice" "[device x]\ndriver = sim-face\n[device x]\ndriver = sim-face
 start_daemon
 add_staff
 
-# wait_state DEVICE STATE [REASONS]: polls until the device shows it (5 s).
-wait_state() {
-	local i
-	for i in $(seq 1 $((50 * SLOW))); do
-		api GET "/v1/devices/$1" "" "$OP"
-		if [ "$(jget .state)" = "$2" ] && { [ -z "${3:-}" ] || [ "$(jget '.reasons | join(",")')" = "$3" ]; }; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
 
 for class in fingerprint iris face signature printer encoder; do
 	check "$class simulator comes up ready" wait_state "$class" ready
