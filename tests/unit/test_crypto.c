@@ -6,6 +6,13 @@
  * comparison, random bytes and wiping, and the per-cost dummy hash that login
  * verifies against when the user does not exist.  Costs stay at N=1024 so the
  * binary runs in well under a second.
+ *
+ * Then the encryption of records at rest: AES-256-GCM blobs and wrapped keys
+ * round trip; every single-byte change, a wrong key, a wrong record id and
+ * every truncation are refused with the error code that names the cause; two
+ * seals never share a nonce; and the workstation key file is created with mode
+ * 0600 and refused, naming the path and the rule, when it is open to others,
+ * not a plain file, of another owner, of the wrong size, or damaged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,9 +21,13 @@
 #include <cmocka.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
+#include "testutil.h"
 
 #define COST 1024
 
@@ -324,6 +335,598 @@ test_dummy_hash(void **state)
 	}
 }
 
+
+/* ---- sealed records ---- */
+
+static const uint8_t key_a[CRYPTO_KEY_LEN] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+					       0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10,
+					       0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18,
+					       0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20 };
+
+#define RECORD_1 "record:0001"
+#define RECORD_2 "record:0002"
+
+/* N bytes of a recognisable pattern (caller frees). */
+static uint8_t *
+pattern(size_t n)
+{
+	uint8_t *p = g_malloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 131 + (i >> 8) * 7 + 5);
+	return p;
+}
+
+/* Seals N bytes at P under KEY with AD (a string); fails the test when it cannot. */
+static GBytes *
+seal(const uint8_t *key, const void *p, size_t n, const char *ad)
+{
+	GError *error = NULL;
+	GBytes *b = crypto_aead_seal(key, p, n, ad, ad ? strlen(ad) : 0, &error);
+	if (!b)
+		fail_msg("crypto_aead_seal: %s", error->message);
+	return b;
+}
+
+/* Opens BLOB (LEN bytes) and expects failure with CODE; NULL when so, else what went wrong
+ * (caller frees). */
+static char *
+open_fails(const uint8_t *key, const uint8_t *blob, size_t len, const char *ad, int code)
+{
+	GError *error = NULL;
+	GBytes *got = crypto_aead_open(key, blob, len, ad, ad ? strlen(ad) : 0, &error);
+	if (got) {
+		g_bytes_unref(got);
+		return g_strdup("opened");
+	}
+	char *why = NULL;
+	if (!error || error->domain != CRYPTO_ERROR || error->code != code)
+		why = g_strdup_printf("error %d (%s), not %d", error ? error->code : -1,
+				      error ? error->message : "none", code);
+	g_clear_error(&error);
+	return why;
+}
+
+static void
+test_aead_round_trip(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = { 0, 1, 15, 16, 17, 255, 4096, 1 << 20 };
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		size_t n = sizes[i];
+		g_autofree uint8_t *plain = pattern(n);
+		for (int with_ad = 0; with_ad < 2; with_ad++) {
+			const char *ad = with_ad ? RECORD_1 : NULL;
+			g_autoptr(GBytes) blob = seal(key_a, plain, n, ad);
+			gsize len = 0;
+			const uint8_t *b = g_bytes_get_data(blob, &len);
+			assert_int_equal(len, n + CRYPTO_AEAD_OVERHEAD);
+			assert_int_equal(b[0], 0x01);
+			if (n >= 16) /* the ciphertext is not the plaintext */
+				assert_memory_not_equal(b + 1 + CRYPTO_NONCE_LEN, plain, 16);
+
+			GError *error = NULL;
+			g_autoptr(GBytes) back =
+				crypto_aead_open(key_a, b, len, ad, ad ? strlen(ad) : 0, &error);
+			if (!back)
+				fail_msg("open of %zu bytes: %s", n, error->message);
+			assert_int_equal(g_bytes_get_size(back), n);
+			if (n)
+				assert_memory_equal(g_bytes_get_data(back, NULL), plain, n);
+		}
+	}
+}
+
+static void
+test_aead_nonces_differ(void **state)
+{
+	(void)state;
+	static const char plain[] = "the same fingerprint twice";
+	g_autoptr(GBytes) a = seal(key_a, plain, sizeof plain, RECORD_1);
+	g_autoptr(GBytes) b = seal(key_a, plain, sizeof plain, RECORD_1);
+	const uint8_t *pa = g_bytes_get_data(a, NULL), *pb = g_bytes_get_data(b, NULL);
+	assert_memory_not_equal(pa + 1, pb + 1, CRYPTO_NONCE_LEN);
+	assert_memory_not_equal(pa + 1 + CRYPTO_NONCE_LEN, pb + 1 + CRYPTO_NONCE_LEN,
+				sizeof plain);
+	/* And the nonce is not a counter that happens to differ: no long shared prefix. */
+	assert_memory_not_equal(pa + 1, pb + 1, 4);
+}
+
+/*
+ * Every byte of a blob, flipped in each of two bit positions, makes it fail to
+ * open: the version byte as FORMAT, every byte of nonce, ciphertext and tag as
+ * AUTH.
+ */
+static void
+test_aead_every_flipped_byte(void **state)
+{
+	(void)state;
+	g_autofree uint8_t *plain = pattern(40);
+	g_autoptr(GBytes) blob = seal(key_a, plain, 40, RECORD_1);
+	gsize len = 0;
+	g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, &len), g_bytes_get_size(blob));
+	GString *why = g_string_new(NULL);
+	for (gsize i = 0; i < len; i++) {
+		for (int bit = 0; bit < 8; bit += 7) {
+			b[i] ^= (uint8_t)(1 << bit);
+			int code = i == 0 ? CRYPTO_ERROR_FORMAT : CRYPTO_ERROR_AUTH;
+			g_autofree char *w = open_fails(key_a, b, len, RECORD_1, code);
+			if (w)
+				g_string_append_printf(why, "\n  byte %zu bit %d: %s", i, bit, w);
+			b[i] ^= (uint8_t)(1 << bit);
+		}
+	}
+	/* Restored, it opens: the failures above came from the flips. */
+	g_autoptr(GBytes) back = crypto_aead_open(key_a, b, len, RECORD_1, strlen(RECORD_1), NULL);
+	assert_non_null(back);
+	g_autofree char *msg = g_string_free(why, FALSE);
+	if (*msg)
+		fail_msg("altered blobs were not refused as expected:%s", msg);
+}
+
+/* The same on a 1 MB blob, one flip in each region and at the region edges. */
+static void
+test_aead_flipped_regions_large(void **state)
+{
+	(void)state;
+	size_t n = 1 << 20;
+	g_autofree uint8_t *plain = pattern(n);
+	g_autoptr(GBytes) blob = seal(key_a, plain, n, RECORD_1);
+	gsize len = 0;
+	g_autofree uint8_t *b = g_memdup2(g_bytes_get_data(blob, &len), g_bytes_get_size(blob));
+	const size_t at[] = {
+		1,                                   /* first nonce byte */
+		CRYPTO_NONCE_LEN,                    /* last nonce byte */
+		1 + CRYPTO_NONCE_LEN,                /* first ciphertext byte */
+		1 + CRYPTO_NONCE_LEN + n / 2,        /* middle */
+		CRYPTO_NONCE_LEN + n,                /* last ciphertext byte */
+		1 + CRYPTO_NONCE_LEN + n,            /* first tag byte */
+		len - 1,                             /* last tag byte */
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(at); i++) {
+		b[at[i]] ^= 0x20;
+		g_autofree char *w = open_fails(key_a, b, len, RECORD_1, CRYPTO_ERROR_AUTH);
+		b[at[i]] ^= 0x20;
+		if (w)
+			fail_msg("flip at %zu of %zu: %s", at[i], len, w);
+	}
+}
+
+/* A blob moved to another record, or opened with another key, does not open. */
+static void
+test_aead_wrong_ad_or_key(void **state)
+{
+	(void)state;
+	static const char plain[] = "iris, left eye";
+	g_autoptr(GBytes) blob = seal(key_a, plain, sizeof plain, RECORD_1);
+	gsize len = 0;
+	const uint8_t *b = g_bytes_get_data(blob, &len);
+
+	static const char *const wrong_ad[] = { RECORD_2, "record:000", "record:00011", "", NULL };
+	for (size_t i = 0; i < G_N_ELEMENTS(wrong_ad); i++) {
+		g_autofree char *w = open_fails(key_a, b, len, wrong_ad[i], CRYPTO_ERROR_AUTH);
+		if (w)
+			fail_msg("opened with AD \"%s\": %s", wrong_ad[i] ? wrong_ad[i] : "(none)", w);
+	}
+	/* Without AD when sealed, with AD when opened. */
+	g_autoptr(GBytes) bare = seal(key_a, plain, sizeof plain, NULL);
+	g_autofree char *w0 = open_fails(key_a, g_bytes_get_data(bare, NULL),
+					 g_bytes_get_size(bare), RECORD_1, CRYPTO_ERROR_AUTH);
+	assert_null(w0);
+
+	for (int bit = 0; bit < 256; bit += 85) {
+		uint8_t key_b[CRYPTO_KEY_LEN];
+		memcpy(key_b, key_a, sizeof key_b);
+		key_b[bit / 8] ^= (uint8_t)(1 << (bit % 8));
+		g_autofree char *w = open_fails(key_b, b, len, RECORD_1, CRYPTO_ERROR_AUTH);
+		if (w)
+			fail_msg("opened with key bit %d flipped: %s", bit, w);
+	}
+
+	GError *error = NULL;
+	assert_null(crypto_aead_open(key_a, b, len, RECORD_2, strlen(RECORD_2), &error));
+	assert_non_null(strstr(error->message, "authentication failed"));
+	g_error_free(error);
+}
+
+/* Every shorter blob, and one with a byte added, is refused. */
+static void
+test_aead_truncated(void **state)
+{
+	(void)state;
+	g_autofree uint8_t *plain = pattern(24);
+	g_autoptr(GBytes) blob = seal(key_a, plain, 24, RECORD_1);
+	gsize len = 0;
+	const uint8_t *b = g_bytes_get_data(blob, &len);
+	GString *why = g_string_new(NULL);
+	for (gsize cut = 0; cut < len; cut++) {
+		int code = cut < CRYPTO_AEAD_OVERHEAD ? CRYPTO_ERROR_FORMAT : CRYPTO_ERROR_AUTH;
+		g_autofree uint8_t *part = g_memdup2(b, cut);
+		g_autofree char *w = open_fails(key_a, part, cut, RECORD_1, code);
+		if (w)
+			g_string_append_printf(why, "\n  first %zu bytes: %s", cut, w);
+	}
+	/* Cut from the front (the tag then lines up with the end) and one byte longer. */
+	g_autofree char *front = open_fails(key_a, b + 1, len - 1, RECORD_1, CRYPTO_ERROR_FORMAT);
+	if (front)
+		g_string_append_printf(why, "\n  without the version byte: %s", front);
+	g_autofree uint8_t *longer = g_malloc(len + 1);
+	memcpy(longer, b, len);
+	longer[len] = 0;
+	g_autofree char *more = open_fails(key_a, longer, len + 1, RECORD_1, CRYPTO_ERROR_AUTH);
+	if (more)
+		g_string_append_printf(why, "\n  a byte added: %s", more);
+	g_autofree char *msg = g_string_free(why, FALSE);
+	if (*msg)
+		fail_msg("altered lengths were not refused as expected:%s", msg);
+
+	GError *error = NULL;
+	assert_null(crypto_aead_open(key_a, b, 10, RECORD_1, strlen(RECORD_1), &error));
+	assert_non_null(strstr(error->message, "shorter than"));
+	g_error_free(error);
+}
+
+/* ---- wrapped keys ---- */
+
+static void
+test_key_wrap(void **state)
+{
+	(void)state;
+	uint8_t kek[CRYPTO_KEY_LEN], dk[CRYPTO_KEY_LEN], back[CRYPTO_KEY_LEN], zero[CRYPTO_KEY_LEN];
+	uint8_t w[CRYPTO_WRAPPED_KEY_LEN], w2[CRYPTO_WRAPPED_KEY_LEN];
+	GError *error = NULL;
+	memset(zero, 0, sizeof zero);
+	assert_int_equal(crypto_random(kek, sizeof kek), 0);
+	assert_int_equal(crypto_random(dk, sizeof dk), 0);
+
+	assert_int_equal(crypto_key_wrap(kek, dk, RECORD_1, strlen(RECORD_1), w, &error), 0);
+	assert_int_equal(w[0], 0x02);
+	assert_memory_not_equal(w + 1 + CRYPTO_NONCE_LEN, dk, CRYPTO_KEY_LEN);
+	assert_int_equal(crypto_key_unwrap(kek, w, sizeof w, RECORD_1, strlen(RECORD_1), back,
+					   &error),
+			 0);
+	assert_memory_equal(back, dk, CRYPTO_KEY_LEN);
+
+	/* Fresh nonce each time. */
+	assert_int_equal(crypto_key_wrap(kek, dk, RECORD_1, strlen(RECORD_1), w2, NULL), 0);
+	assert_memory_not_equal(w, w2, sizeof w);
+
+	/* Another record's id: refused, and nothing of the key comes out. */
+	memset(back, 0xaa, sizeof back);
+	assert_int_equal(crypto_key_unwrap(kek, w, sizeof w, RECORD_2, strlen(RECORD_2), back,
+					   &error),
+			 -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_AUTH));
+	g_clear_error(&error);
+	assert_memory_equal(back, zero, sizeof back);
+
+	/* Another workstation key. */
+	uint8_t kek2[CRYPTO_KEY_LEN];
+	memcpy(kek2, kek, sizeof kek2);
+	kek2[31] ^= 1;
+	assert_int_equal(crypto_key_unwrap(kek2, w, sizeof w, RECORD_1, strlen(RECORD_1), back,
+					   &error),
+			 -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_AUTH));
+	g_clear_error(&error);
+
+	/* Every flipped byte. */
+	for (size_t i = 0; i < sizeof w; i++) {
+		w[i] ^= 0x04;
+		int r = crypto_key_unwrap(kek, w, sizeof w, RECORD_1, strlen(RECORD_1), back,
+					  &error);
+		w[i] ^= 0x04;
+		if (r != -1 || !g_error_matches(error, CRYPTO_ERROR,
+						i == 0 ? CRYPTO_ERROR_FORMAT : CRYPTO_ERROR_AUTH))
+			fail_msg("wrapped key with byte %zu flipped: %d", i, r);
+		g_clear_error(&error);
+	}
+
+	/* Wrong lengths: refused before any decryption, and OUT_KEY is still zeroed. */
+	memset(back, 0xaa, sizeof back);
+	assert_int_equal(crypto_key_unwrap(kek, w, sizeof w - 1, RECORD_1, strlen(RECORD_1), back,
+					   &error),
+			 -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FORMAT));
+	assert_non_null(strstr(error->message, "61 bytes"));
+	g_clear_error(&error);
+	assert_memory_equal(back, zero, sizeof back);
+	assert_int_equal(crypto_key_unwrap(kek, w, 0, RECORD_1, strlen(RECORD_1), back, &error),
+			 -1);
+	g_clear_error(&error);
+	crypto_wipe(dk, sizeof dk);
+	crypto_wipe(kek, sizeof kek);
+}
+
+/* A sealed record and a wrapped key are never taken for each other, even at the same length. */
+static void
+test_kinds_not_confused(void **state)
+{
+	(void)state;
+	uint8_t dk[CRYPTO_KEY_LEN], back[CRYPTO_KEY_LEN], w[CRYPTO_WRAPPED_KEY_LEN];
+	GError *error = NULL;
+	memset(dk, 0x42, sizeof dk);
+
+	g_autoptr(GBytes) sealed = seal(key_a, dk, sizeof dk, RECORD_1);
+	assert_int_equal(g_bytes_get_size(sealed), CRYPTO_WRAPPED_KEY_LEN);
+	assert_int_equal(crypto_key_unwrap(key_a, g_bytes_get_data(sealed, NULL),
+					   CRYPTO_WRAPPED_KEY_LEN, RECORD_1, strlen(RECORD_1),
+					   back, &error),
+			 -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FORMAT));
+	assert_non_null(strstr(error->message, "sealed record"));
+	g_clear_error(&error);
+
+	assert_int_equal(crypto_key_wrap(key_a, dk, RECORD_1, strlen(RECORD_1), w, NULL), 0);
+	assert_null(crypto_aead_open(key_a, w, sizeof w, RECORD_1, strlen(RECORD_1), &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FORMAT));
+	assert_non_null(strstr(error->message, "wrapped key"));
+	g_clear_error(&error);
+}
+
+/* The scheme of the issue end to end: swapping two records' blobs (or keys) is detected. */
+static void
+test_record_swap_detected(void **state)
+{
+	(void)state;
+	uint8_t ws[CRYPTO_KEY_LEN], dk1[CRYPTO_KEY_LEN], dk2[CRYPTO_KEY_LEN], k[CRYPTO_KEY_LEN];
+	uint8_t w1[CRYPTO_WRAPPED_KEY_LEN], w2[CRYPTO_WRAPPED_KEY_LEN];
+	GError *error = NULL;
+	assert_int_equal(crypto_random(ws, sizeof ws), 0);
+	assert_int_equal(crypto_random(dk1, sizeof dk1), 0);
+	assert_int_equal(crypto_random(dk2, sizeof dk2), 0);
+	assert_int_equal(crypto_key_wrap(ws, dk1, RECORD_1, strlen(RECORD_1), w1, NULL), 0);
+	assert_int_equal(crypto_key_wrap(ws, dk2, RECORD_2, strlen(RECORD_2), w2, NULL), 0);
+	g_autoptr(GBytes) b1 = seal(dk1, "finger of record 1", 18, RECORD_1);
+	g_autoptr(GBytes) b2 = seal(dk2, "finger of record 2", 18, RECORD_2);
+
+	/* Record 1 now holds record 2's blob and wrapped key: the key does not unwrap. */
+	assert_int_equal(crypto_key_unwrap(ws, w2, sizeof w2, RECORD_1, strlen(RECORD_1), k,
+					   &error),
+			 -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_AUTH));
+	g_clear_error(&error);
+	/* Only the blob was swapped: its own key unwraps, the blob does not open. */
+	assert_int_equal(crypto_key_unwrap(ws, w1, sizeof w1, RECORD_1, strlen(RECORD_1), k, NULL),
+			 0);
+	g_autofree char *w = open_fails(k, g_bytes_get_data(b2, NULL), g_bytes_get_size(b2),
+					RECORD_1, CRYPTO_ERROR_AUTH);
+	assert_null(w);
+	/* And the right blob opens. */
+	g_autoptr(GBytes) back =
+		crypto_aead_open(k, g_bytes_get_data(b1, NULL), g_bytes_get_size(b1), RECORD_1,
+				 strlen(RECORD_1), NULL);
+	assert_non_null(back);
+	assert_memory_equal(g_bytes_get_data(back, NULL), "finger of record 1", 18);
+	crypto_wipe(k, sizeof k);
+}
+
+/* ---- the key file ---- */
+
+/* A fresh directory for key files; the state is its name (removed in teardown). */
+static int
+keydir_setup(void **state)
+{
+	*state = tu_tmp_dir("crypto");
+	return 0;
+}
+
+static int
+keydir_teardown(void **state)
+{
+	tu_remove_dir(*state);
+	g_free(*state);
+	return 0;
+}
+
+/* Loads PATH expecting a refusal with CODE whose message holds PATH and WANT. */
+static void
+expect_keyfile_refused(const char *path, int code, const char *want)
+{
+	uint8_t key[CRYPTO_KEY_LEN], zero[CRYPTO_KEY_LEN] = { 0 };
+	gboolean created = TRUE;
+	GError *error = NULL;
+	memset(key, 0x77, sizeof key);
+	if (crypto_keyfile_load_or_create(path, key, &created, &error) == 0)
+		fail_msg("%s was loaded; expected a refusal naming \"%s\"", path, want);
+	if (!g_error_matches(error, CRYPTO_ERROR, code) || !strstr(error->message, path) ||
+	    !strstr(error->message, want))
+		fail_msg("%s: got error %d \"%s\", expected %d naming the path and \"%s\"", path,
+			 error->code, error->message, code, want);
+	assert_false(created);
+	assert_memory_equal(key, zero, sizeof key);
+	g_error_free(error);
+}
+
+/* Creates a key file at PATH; returns its key in KEY. */
+static void
+make_keyfile(const char *path, uint8_t key[CRYPTO_KEY_LEN])
+{
+	gboolean created = FALSE;
+	GError *error = NULL;
+	if (crypto_keyfile_load_or_create(path, key, &created, &error) < 0)
+		fail_msg("%s: %s", path, error->message);
+	assert_true(created);
+}
+
+static void
+test_keyfile_created_0600(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *path = g_build_filename(dir, "workstation.key", NULL);
+	uint8_t key[CRYPTO_KEY_LEN], again[CRYPTO_KEY_LEN], zero[CRYPTO_KEY_LEN] = { 0 };
+
+	/* Whatever the umask, it is created 0600. */
+	mode_t old = umask(0);
+	make_keyfile(path, key);
+	umask(old);
+	assert_memory_not_equal(key, zero, sizeof key);
+
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_size, CRYPTO_KEYFILE_LEN);
+	assert_int_equal(st.st_nlink, 1); /* the temporary name is gone */
+
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(path, &text, &len, NULL));
+	assert_int_equal(len, 48);
+	assert_memory_equal(text, "EKTPWK01", 8);
+	assert_memory_equal(text + 8, key, CRYPTO_KEY_LEN);
+
+	/* Nothing else was left in the directory. */
+	GDir *d = g_dir_open(dir, 0, NULL);
+	int entries = 0;
+	while (g_dir_read_name(d))
+		entries++;
+	g_dir_close(d);
+	assert_int_equal(entries, 1);
+
+	/* Loaded, not made again, on the next start. */
+	gboolean created = TRUE;
+	GError *error = NULL;
+	assert_int_equal(crypto_keyfile_load_or_create(path, again, &created, &error), 0);
+	assert_false(created);
+	assert_memory_equal(again, key, sizeof key);
+	/* Mode 0400 is stricter, and fine. */
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_int_equal(crypto_keyfile_load_or_create(path, again, NULL, &error), 0);
+	assert_memory_equal(again, key, sizeof key);
+
+	/* Two paths, two keys. */
+	g_autofree char *other = g_build_filename(dir, "other.key", NULL);
+	make_keyfile(other, again);
+	assert_memory_not_equal(again, key, sizeof key);
+	crypto_wipe(key, sizeof key);
+	crypto_wipe(again, sizeof again);
+}
+
+static void
+test_keyfile_mode_refused(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *path = g_build_filename(dir, "workstation.key", NULL);
+	uint8_t key[CRYPTO_KEY_LEN];
+	make_keyfile(path, key);
+
+	static const mode_t bad[] = { 0644, 0640, 0604, 0660, 0620, 0602, 0610, 0601, 0700 | 07 };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		assert_int_equal(chmod(path, bad[i]), 0);
+		char mode[8];
+		g_snprintf(mode, sizeof mode, "%04o", (unsigned)bad[i]);
+		expect_keyfile_refused(path, CRYPTO_ERROR_KEYFILE, mode);
+		expect_keyfile_refused(path, CRYPTO_ERROR_KEYFILE, "chmod 600");
+	}
+	/* Put right, it loads the same key: the refusals changed nothing. */
+	assert_int_equal(chmod(path, 0600), 0);
+	uint8_t again[CRYPTO_KEY_LEN];
+	gboolean created = TRUE;
+	assert_int_equal(crypto_keyfile_load_or_create(path, again, &created, NULL), 0);
+	assert_false(created);
+	assert_memory_equal(again, key, sizeof key);
+}
+
+/* Writes N bytes at P to NAME in DIR with MODE; returns the path (caller frees). */
+static char *
+write_key_bytes(const char *dir, const char *name, const void *p, size_t n, mode_t mode)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	GError *error = NULL;
+	if (!g_file_set_contents_full(path, p, (gssize)n, G_FILE_SET_CONTENTS_NONE, (int)mode,
+				      &error))
+		fail_msg("%s: %s", path, error->message);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static void
+test_keyfile_size_and_content(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *good = g_build_filename(dir, "good.key", NULL);
+	uint8_t key[CRYPTO_KEY_LEN];
+	make_keyfile(good, key);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(good, &text, &len, NULL));
+
+	static const size_t sizes[] = { 0, 1, 32, 47, 49, 64, 96 };
+	for (size_t i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		g_autofree uint8_t *buf = g_malloc0(sizes[i] + 1);
+		memcpy(buf, text, MIN(sizes[i], len));
+		g_autofree char *name = g_strdup_printf("size%zu.key", sizes[i]);
+		g_autofree char *path = write_key_bytes(dir, name, buf, sizes[i], 0600);
+		expect_keyfile_refused(path, CRYPTO_ERROR_KEYFILE, "exactly 48 bytes");
+		/* A bad file is never replaced by a new key (records sealed under it would be lost). */
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_size, sizes[i]);
+	}
+
+	/* Each byte of a good file changed: the magic, the key, the check value. */
+	for (size_t i = 0; i < len; i++) {
+		text[i] ^= 0x10;
+		g_autofree char *path = write_key_bytes(dir, "flip.key", text, len, 0600);
+		expect_keyfile_refused(path, CRYPTO_ERROR_KEYFILE,
+				       i < 8 ? "does not start with \"EKTPWK01\"" : "damaged");
+		text[i] ^= 0x10;
+	}
+	/* 48 bytes of hex text, as someone might write a key by hand. */
+	g_autofree char *hex = write_key_bytes(
+		dir, "hex.key", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b", 48, 0600);
+	expect_keyfile_refused(hex, CRYPTO_ERROR_KEYFILE, "EKTPWK01");
+
+	/* The untouched copy still loads. */
+	g_autofree char *copy = write_key_bytes(dir, "copy.key", text, len, 0600);
+	uint8_t again[CRYPTO_KEY_LEN];
+	assert_int_equal(crypto_keyfile_load_or_create(copy, again, NULL, NULL), 0);
+	assert_memory_equal(again, key, sizeof key);
+}
+
+static void
+test_keyfile_not_regular(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *good = g_build_filename(dir, "good.key", NULL);
+	uint8_t key[CRYPTO_KEY_LEN];
+	make_keyfile(good, key);
+
+	g_autofree char *link = g_build_filename(dir, "link.key", NULL);
+	assert_int_equal(symlink(good, link), 0);
+	expect_keyfile_refused(link, CRYPTO_ERROR_KEYFILE, "symbolic link");
+
+	/* A FIFO: refused at once, not waited on. */
+	g_autofree char *fifo = g_build_filename(dir, "fifo.key", NULL);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	expect_keyfile_refused(fifo, CRYPTO_ERROR_KEYFILE, "not a regular file");
+
+	g_autofree char *sub = g_build_filename(dir, "dir.key", NULL);
+	assert_int_equal(g_mkdir(sub, 0700), 0);
+	expect_keyfile_refused(sub, CRYPTO_ERROR_KEYFILE, "not a regular file");
+	g_rmdir(sub);
+
+	/* A directory that does not exist: an I/O error naming the path. */
+	g_autofree char *nowhere = g_build_filename(dir, "missing", "workstation.key", NULL);
+	expect_keyfile_refused(nowhere, CRYPTO_ERROR_IO, "No such file");
+}
+
+/* Owned by someone else: refused even at mode 0600.  Needs root to chown. */
+static void
+test_keyfile_other_owner(void **state)
+{
+	const char *dir = *state;
+	if (geteuid() != 0)
+		skip();
+	g_autofree char *path = g_build_filename(dir, "workstation.key", NULL);
+	uint8_t key[CRYPTO_KEY_LEN];
+	make_keyfile(path, key);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	expect_keyfile_refused(path, CRYPTO_ERROR_KEYFILE, "owned by uid 65534");
+	assert_int_equal(chown(path, 0, 0), 0);
+	assert_int_equal(crypto_keyfile_load_or_create(path, key, NULL, NULL), 0);
+}
+
 int
 main(void)
 {
@@ -339,6 +942,25 @@ main(void)
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_random_and_wipe),
 		cmocka_unit_test(test_dummy_hash),
+		cmocka_unit_test(test_aead_round_trip),
+		cmocka_unit_test(test_aead_nonces_differ),
+		cmocka_unit_test(test_aead_every_flipped_byte),
+		cmocka_unit_test(test_aead_flipped_regions_large),
+		cmocka_unit_test(test_aead_wrong_ad_or_key),
+		cmocka_unit_test(test_aead_truncated),
+		cmocka_unit_test(test_key_wrap),
+		cmocka_unit_test(test_kinds_not_confused),
+		cmocka_unit_test(test_record_swap_detected),
+		cmocka_unit_test_setup_teardown(test_keyfile_created_0600, keydir_setup,
+						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_mode_refused, keydir_setup,
+						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_size_and_content, keydir_setup,
+						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_not_regular, keydir_setup,
+						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_keyfile_other_owner, keydir_setup,
+						keydir_teardown),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
 }
