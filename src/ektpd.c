@@ -17,7 +17,10 @@
 #include "api/api.h"
 #include "core/auth.h"
 #include "core/devices.h"
+#include "core/enroll.h"
+#include "core/region.h"
 #include "core/selftest.h"
+#include "crypto/crypto.h"
 #include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -26,6 +29,8 @@
 
 /* How often expired login sessions are removed from the database. */
 #define SESSION_PURGE_INTERVAL_S 60
+/* How often approved records are checked for a 17th birthday that has come. */
+#define PROMOTE_INTERVAL_S 3600
 /* How long shutdown waits for answers still being computed. */
 #define DRAIN_LIMIT_US (10 * G_USEC_PER_SEC)
 
@@ -36,6 +41,8 @@ typedef struct {
 	Store *store;
 	Auth *auth;
 	HalManager *hal;
+	RegionDb *regions;
+	uint8_t key[CRYPTO_KEY_LEN]; /* the workstation key */
 	ApiServer *api;
 	GMainLoop *loop;
 } Daemon;
@@ -102,6 +109,35 @@ on_device_state(const HalInfo *now, HalState before, void *data)
 	}
 }
 
+/* Approved records of residents recorded at 16 become print-ready on their
+ * 17th birthday. */
+static gboolean
+on_promote(gpointer data)
+{
+	Daemon *d = data;
+	EnrollDeps deps = { d->store, d->hal, d->cfg, d->regions, d->key };
+	GError *e = NULL;
+	int n = enroll_promote(&deps, &e);
+	if (n < 0) {
+		g_warning("promoting records: %s", e->message);
+		g_error_free(e);
+	} else if (n > 0) {
+		g_message("%d record%s turned 17 and became print-ready", n, n == 1 ? "" : "s");
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* The region tables' folder: [enroll] region_data, relative to the config
+ * file's folder (or to the working directory without a file).  Caller frees. */
+static char *
+region_dir(const EktpConfig *cfg)
+{
+	if (g_path_is_absolute(cfg->enroll_region_data) || !cfg->file)
+		return g_strdup(cfg->enroll_region_data);
+	g_autofree char *base = g_path_get_dirname(cfg->file);
+	return g_build_filename(base, cfg->enroll_region_data, NULL);
+}
+
 static int
 run(Daemon *d)
 {
@@ -114,6 +150,19 @@ run(Daemon *d)
 	d->store = store_open(d->cfg->database, &e);
 	if (!d->store)
 		goto fail;
+	gboolean created = FALSE;
+	if (crypto_keyfile_load_or_create(d->cfg->enroll_key_file, d->key, &created, &e) < 0)
+		goto fail;
+	if (created)
+		g_message("created the workstation key %s: back it up; without it no stored image "
+			  "can be read", d->cfg->enroll_key_file);
+	char *regions = region_dir(d->cfg);
+	d->regions = region_db_load(regions, &e);
+	g_free(regions);
+	if (!d->regions) {
+		g_prefix_error(&e, "region tables ([enroll] region_data): ");
+		goto fail;
+	}
 	d->auth = auth_new(d->store, d->cfg, NULL);
 	d->hal = hal_manager_new(d->cfg, on_device_state, d, &e);
 	if (!d->hal)
@@ -126,6 +175,8 @@ run(Daemon *d)
 		.auth = d->auth,
 		.hal = d->hal,
 		.cfg = d->cfg,
+		.regions = d->regions,
+		.key = d->key,
 		.started_at = auth_now(d->auth),
 	};
 	d->api = api_server_new(&deps, &e);
@@ -138,7 +189,9 @@ run(Daemon *d)
 		g_unix_signal_add(SIGINT, on_quit, d),
 		g_unix_signal_add(SIGHUP, on_hup, d),
 		g_timeout_add_seconds(SESSION_PURGE_INTERVAL_S, on_purge, d),
+		g_timeout_add_seconds(PROMOTE_INTERVAL_S, on_promote, d),
 	};
+	on_promote(d);
 	g_message("ektpd %s serving on %s (database %s, schema %d)", EKTP_VERSION,
 		  d->cfg->socket_path, d->cfg->database, store_schema_version(d->store));
 	g_main_loop_run(d->loop);
@@ -156,6 +209,8 @@ run(Daemon *d)
 	g_main_loop_unref(d->loop);
 	auth_free(d->auth);
 	store_close(d->store);
+	region_db_free(d->regions);
+	crypto_wipe(d->key, sizeof d->key);
 	g_message("ektpd stopped");
 	return 0;
 fail:
@@ -164,6 +219,8 @@ fail:
 	hal_manager_free(d->hal);
 	auth_free(d->auth);
 	store_close(d->store);
+	region_db_free(d->regions);
+	crypto_wipe(d->key, sizeof d->key);
 	return 1;
 }
 

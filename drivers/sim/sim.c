@@ -223,6 +223,17 @@ next_quality(Sim *s)
 	return CLAMP(q, 0.05, 1.0);
 }
 
+/* The configured background, or the backdrop the capture asks for. */
+static guint32
+face_background(HalDevice *dev, int backdrop)
+{
+	gint64 bg = hal_dev_option_int(dev, "background");
+	if (bg >= 0)
+		return (guint32)bg;
+	return backdrop == HAL_BACKDROP_BLUE ? 0x0090ff : backdrop == HAL_BACKDROP_ORANGE ? 0xff8c00
+										       : 0xdb1514;
+}
+
 static int
 sim_capture(HalDevice *dev, int position, HalImage *out, GCancellable *cancel, GError **error)
 {
@@ -240,7 +251,7 @@ sim_capture(HalDevice *dev, int position, HalImage *out, GCancellable *cancel, G
 		rc = synth_iris(seed, position, q, out, NULL);
 		break;
 	case HAL_CLASS_FACE:
-		rc = synth_face(seed, (guint32)hal_dev_option_int(dev, "background"), q, out);
+		rc = synth_face(seed, face_background(dev, position), q, out);
 		break;
 	case HAL_CLASS_SIGNATURE:
 		rc = synth_signature(seed, out);
@@ -301,8 +312,9 @@ static const HalOption opts_fingerprint[] = { SIM_OPTIONS("SIM-FP-0001"), { NULL
 static const HalOption opts_iris[] = { SIM_OPTIONS("SIM-IR-0001"), { NULL } };
 static const HalOption opts_face[] = {
 	SIM_OPTIONS("SIM-FC-0001"),
-	{ "background", HAL_OPT_INT, "16711680", 0, 16777215,
-	  "the backdrop's colour as 0xRRGGBB in decimal (default red, 16711680)" },
+	{ "background", HAL_OPT_INT, "-1", -1, 16777215,
+	  "the backdrop's colour as 0xRRGGBB in decimal; -1: the one each capture asks for "
+	  "(red, blue or orange by the birth-year rule)" },
 	{ NULL },
 };
 static const HalOption opts_signature[] = { SIM_OPTIONS("SIM-SG-0001"), { NULL } };

@@ -94,6 +94,16 @@ typedef enum {
 	HAL_POS_LEFT_EYE = 2,
 } HalPosition;
 
+/* For a face capture, POSITION names the backdrop colour the card needs (red
+ * for an odd birth year, blue for an even one, orange for foreigners), for a
+ * camera that controls its backdrop; others ignore it. */
+enum {
+	HAL_BACKDROP_ANY = 0,
+	HAL_BACKDROP_RED = 1,
+	HAL_BACKDROP_BLUE = 2,
+	HAL_BACKDROP_ORANGE = 3,
+};
+
 /* A captured image and what the driver knows about it. */
 typedef struct {
 	int width, height;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/auth.h"
+#include "core/region.h"
 #include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -22,6 +23,8 @@ typedef struct {
 	Auth *auth;
 	HalManager *hal;
 	const EktpConfig *cfg; /* read live: SIGHUP changes apply */
+	const RegionDb *regions; /* region codes and population */
+	const uint8_t *key;      /* the workstation key (CRYPTO_KEY_LEN bytes) */
 	gint64 started_at;     /* unix seconds */
 } ApiDeps;
 

@@ -239,7 +239,15 @@ api_gate_query(const ApiField *fields, GHashTable *query, ApiError *err)
 		if (!f)
 			return fail(err, 400, "bad_query", k, "query parameter '%s': not known on "
 				    "this route", (const char *)k);
-		/* Only whole-number parameters exist so far. */
+		if (f->type == API_STRING) {
+			gsize len = strlen(v);
+			if (len < (gsize)f->min || len > (gsize)f->max || !g_utf8_validate(v, -1, NULL))
+				return fail(err, 400, "bad_query", f->name,
+					    "query parameter '%s': must be %" G_GINT64_FORMAT
+					    " to %" G_GINT64_FORMAT " characters of text",
+					    f->name, f->min, f->max);
+			continue;
+		}
 		g_assert(f->type == API_INT);
 		gint64 n;
 		if (!g_ascii_string_to_signed(v, 10, f->min, f->max, &n, NULL))

@@ -26,6 +26,7 @@ typedef enum {
 	API_PUBLIC = 1 << 1,    /* no token needed */
 	API_BOOTSTRAP = 1 << 2, /* root may call it without a token while no admin exists */
 	API_SELF = 1 << 3,      /* any logged-in user, on their own {name} */
+	API_UPLOAD = 1 << 4,    /* the body is a PNG image ([api] max_upload), not JSON */
 } ApiFlags;
 
 typedef struct ApiRequest ApiRequest;
@@ -53,6 +54,7 @@ struct ApiRequest {
 	const ApiRoute *route;
 	char *param;         /* the {name} segment, or NULL */
 	JsonObject *body;    /* checked against route->body; NULL when none */
+	GBytes *upload;      /* the raw body of an API_UPLOAD route */
 	GHashTable *query;   /* name → value, checked against route->query */
 	AuthSession session; /* role ROLE_NONE when no token was given */
 	gboolean bootstrap;  /* admitted as root while no admin exists */
@@ -122,6 +124,19 @@ void api_h_devices_get(ApiRequest *req);
 void api_h_devices_fault(ApiRequest *req);
 void api_h_devices_selftest(ApiRequest *req);
 void api_h_devices_selftests(ApiRequest *req);
+void api_h_enroll_start(ApiRequest *req);
+void api_h_enroll_list(ApiRequest *req);
+void api_h_enroll_get(ApiRequest *req);
+void api_h_enroll_capture(ApiRequest *req);
+void api_h_enroll_upload(ApiRequest *req);
+void api_h_enroll_exception(ApiRequest *req);
+void api_h_enroll_commit(ApiRequest *req);
+void api_h_enroll_abandon(ApiRequest *req);
+void api_h_records_list(ApiRequest *req);
+void api_h_records_get(ApiRequest *req);
+void api_h_records_export(ApiRequest *req);
+void api_h_records_decide(ApiRequest *req);
+void api_h_report_coverage(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */
 JsonNode *api_time_node(gint64 unix_s);

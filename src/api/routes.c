@@ -48,6 +48,66 @@ static const ApiField audit_query[] = {
 	{ NULL },
 };
 
+#define DEMO(n, max) { n, API_STRING, FALSE, 0, max }
+/* Every field optional here: validation reports all missing ones at once. */
+static const ApiField enroll_body[] = {
+	DEMO("nik", 64), DEMO("kk", 64), DEMO("name", 200), DEMO("birth_place", 200),
+	DEMO("birth_date", 32), DEMO("gender", 32), DEMO("blood_type", 32), DEMO("religion", 64),
+	DEMO("marital_status", 32), DEMO("occupation", 128), DEMO("address", 400),
+	DEMO("rt", 16), DEMO("rw", 16), DEMO("village_code", 32), DEMO("citizenship", 16),
+	DEMO("nationality", 64),
+	{ "reenroll", API_BOOL, FALSE, 0, 0 },
+	{ NULL },
+};
+
+static const ApiField capture_body[] = {
+	{ "position", API_INT, FALSE, 0, 10 },
+	{ NULL },
+};
+
+static const ApiField upload_query[] = {
+	{ "position", API_INT, FALSE, 0, 10 },
+	{ NULL },
+};
+
+static const ApiField exception_body[] = {
+	{ "modality", API_STRING, TRUE, 1, 16 },
+	{ "position", API_INT, TRUE, 1, 10 },
+	{ "kind", API_STRING, TRUE, 1, 16 },
+	{ "reason", API_STRING, TRUE, 1, 500 },
+	{ NULL },
+};
+
+static const ApiField reason_body[] = {
+	{ "reason", API_STRING, TRUE, 1, 500 },
+	{ NULL },
+};
+
+static const ApiField records_query[] = {
+	{ "state", API_STRING, FALSE, 1, 16 },
+	{ "nik", API_STRING, FALSE, 1, 16 },
+	{ "from", API_STRING, FALSE, 10, 10 },
+	{ "to", API_STRING, FALSE, 10, 10 },
+	{ "after", API_INT, FALSE, 0, G_MAXINT64 },
+	{ "limit", API_INT, FALSE, 1, 1000 },
+	{ NULL },
+};
+
+static const ApiField coverage_query[] = {
+	{ "by", API_STRING, FALSE, 1, 16 },
+	{ "from", API_STRING, FALSE, 10, 10 },
+	{ "to", API_STRING, FALSE, 10, 10 },
+	{ NULL },
+};
+
+#define DESK (ROLE_OPERATOR | ROLE_SUPERVISOR)
+#define CAPTURE_ROUTES(m)                                                                      \
+	{ "POST", "/v1/enrollments/{name}/capture/" m, "enroll.capture", DESK, API_MUTATES,    \
+	  capture_body, NULL, api_h_enroll_capture, "one " m " capture attempt from a device" }, \
+	{ "PUT", "/v1/enrollments/{name}/capture/" m, "enroll.upload", DESK,                   \
+	  API_MUTATES | API_UPLOAD, NULL, upload_query, api_h_enroll_upload,                    \
+	  "one " m " attempt as an uploaded PNG" }
+
 const ApiRoute api_routes[] = {
 	{ "GET", "/v1/status", "status", 0, API_PUBLIC, NULL, NULL, api_h_status,
 	  "version, uptime, database size and counts" },
@@ -80,6 +140,36 @@ const ApiRoute api_routes[] = {
 	{ "GET", "/v1/devices/{name}/selftests", "device.selftests",
 	  ROLE_TECHNICIAN | ROLE_SUPERVISOR, 0, NULL, history_query, api_h_devices_selftests,
 	  "the device's self-test history, newest first" },
+	{ "POST", "/v1/enrollments", "enroll.start", DESK, API_MUTATES, enroll_body, NULL,
+	  api_h_enroll_start, "validate demographics and open a capture session" },
+	{ "GET", "/v1/enrollments", "enroll.list", DESK, 0, NULL, NULL, api_h_enroll_list,
+	  "the open capture sessions" },
+	{ "GET", "/v1/enrollments/{name}", "enroll.get", DESK, 0, NULL, NULL, api_h_enroll_get,
+	  "one session: captures, exceptions, what is missing" },
+	CAPTURE_ROUTES("finger"),
+	CAPTURE_ROUTES("iris"),
+	CAPTURE_ROUTES("face"),
+	CAPTURE_ROUTES("signature"),
+	{ "POST", "/v1/enrollments/{name}/exceptions", "enroll.exception", DESK, API_MUTATES,
+	  exception_body, NULL, api_h_enroll_exception, "record a missing or injured finger or eye" },
+	{ "POST", "/v1/enrollments/{name}/commit", "enroll.commit", DESK, API_MUTATES, empty_body,
+	  NULL, api_h_enroll_commit, "make the session a record, in one transaction" },
+	{ "POST", "/v1/enrollments/{name}/abandon", "enroll.abandon", DESK, API_MUTATES,
+	  empty_body, NULL, api_h_enroll_abandon, "close a session and erase its images" },
+	{ "GET", "/v1/records", "record.list", DESK, 0, NULL, records_query, api_h_records_list,
+	  "records by state, NIK or day" },
+	{ "GET", "/v1/records/{name}", "record.get", DESK, 0, NULL, NULL, api_h_records_get,
+	  "one record's demographics and biometric metadata (no images)" },
+	{ "GET", "/v1/records/{name}/export", "record.export", ROLE_SUPERVISOR, 0, NULL, NULL,
+	  api_h_records_export, "a record's images, decrypted (audited)" },
+	{ "POST", "/v1/records/{name}/approve", "record.approve", ROLE_SUPERVISOR, API_MUTATES,
+	  empty_body, NULL, api_h_records_decide, "approve a record" },
+	{ "POST", "/v1/records/{name}/reject", "record.reject", ROLE_SUPERVISOR, API_MUTATES,
+	  reason_body, NULL, api_h_records_decide, "reject a record, with a reason" },
+	{ "POST", "/v1/records/{name}/hold", "record.hold", ROLE_SUPERVISOR, API_MUTATES,
+	  reason_body, NULL, api_h_records_decide, "put a record on hold, with a reason" },
+	{ "GET", "/v1/reports/coverage", "report.coverage", ROLE_SUPERVISOR | ROLE_ADMIN, 0, NULL,
+	  coverage_query, api_h_report_coverage, "records per kecamatan or day against the target" },
 };
 const size_t api_n_routes = G_N_ELEMENTS(api_routes);
 

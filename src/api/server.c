@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "core/enroll.h"
 #include "util/timefmt.h"
 #include "util/version.h"
 
@@ -48,6 +49,8 @@ request_free(ApiRequest *req)
 	g_free(req->param);
 	if (req->body)
 		json_object_unref(req->body);
+	if (req->upload)
+		g_bytes_unref(req->upload);
 	auth_session_clear(&req->session);
 	req->srv->in_flight--;
 	g_free(req);
@@ -139,6 +142,23 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 			status = 504, code = "timeout";
 		else if (error->code == HAL_ERROR_RETRY)
 			code = "retry";
+	} else if (error->domain == ENROLL_ERROR) {
+		static const struct {
+			guint status;
+			const char *code;
+		} map[] = {
+			[ENROLL_ERROR_INVALID] = { 400, "invalid_value" },
+			[ENROLL_ERROR_NOT_FOUND] = { 404, "not_found" },
+			[ENROLL_ERROR_CONFLICT] = { 409, "conflict" },
+			[ENROLL_ERROR_NO_DEVICE] = { 409, "no_device" },
+			[ENROLL_ERROR_IMAGE] = { 400, "bad_image" },
+			[ENROLL_ERROR_INCOMPLETE] = { 409, "incomplete" },
+			[ENROLL_ERROR_SEALED] = { 500, "sealed" },
+		};
+		if ((gsize)error->code < G_N_ELEMENTS(map)) {
+			status = map[error->code].status;
+			code = map[error->code].code;
+		}
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY)) {
 		status = 503, code = "busy";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_FULL)) {
@@ -319,6 +339,14 @@ gate_identity(ApiRequest *req)
 	return TRUE;
 }
 
+/* The largest body ROUTE (NULL: none matched) takes. */
+static gint64
+body_limit(const ApiServer *srv, const ApiRoute *route)
+{
+	return route && (route->flags & API_UPLOAD) ? srv->deps.cfg->max_upload
+						    : srv->deps.cfg->max_body;
+}
+
 static void
 handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
        gpointer data)
@@ -346,15 +374,33 @@ handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *q
 		return;
 	}
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
-	if ((gint64)body->length > srv->deps.cfg->max_body) {
+	gint64 limit = body_limit(srv, req->route);
+	if ((gint64)body->length > limit) {
 		api_reply_error(req, 413, "too_large", NULL, "body of %" G_GINT64_FORMAT
 				" bytes is over the limit of %" G_GINT64_FORMAT, (gint64)body->length,
-				srv->deps.cfg->max_body);
+				limit);
 		return;
 	}
 	if (!gate_identity(req))
 		return;
 	g_autoptr(GBytes) bytes = soup_message_body_flatten(body);
+	if (req->route->flags & API_UPLOAD) {
+		const char *type = soup_message_headers_get_content_type(
+			soup_server_message_get_request_headers(msg), NULL);
+		if (!type || g_ascii_strcasecmp(type, "image/png") != 0) {
+			api_reply_error(req, 415, "unsupported_media_type", NULL,
+					"an upload is a PNG image sent as Content-Type image/png, "
+					"not %s", type ? type : "a body without a type");
+			return;
+		}
+		if (!api_gate_query(req->route->query, query, &err)) {
+			reply_api_error(req, &err);
+			return;
+		}
+		req->upload = g_bytes_ref(bytes);
+		req->route->handler(req);
+		return;
+	}
 	gsize len = 0;
 	const char *text = g_bytes_get_data(bytes, &len);
 	req->body = api_gate_body(req->route->body, text ? text : "", len, &err);
@@ -370,15 +416,19 @@ static void
 handle_early(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
 	     gpointer data)
 {
-	(void)soup, (void)path, (void)query;
+	(void)soup, (void)query;
 	ApiServer *srv = data;
 	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
 	goffset n = soup_message_headers_get_content_length(h);
-	if (soup_message_headers_get_encoding(h) == SOUP_ENCODING_CONTENT_LENGTH &&
-	    n > srv->deps.cfg->max_body) {
+	g_autofree char *param = NULL, *allow = NULL;
+	ApiError err = { 0 };
+	const ApiRoute *route = api_gate_match(soup_server_message_get_method(msg), path, &param,
+					       &allow, &err);
+	api_error_clear(&err);
+	gint64 limit = body_limit(srv, route);
+	if (soup_message_headers_get_encoding(h) == SOUP_ENCODING_CONTENT_LENGTH && n > limit) {
 		g_autofree char *m = g_strdup_printf("body of %" G_GINT64_FORMAT " bytes is over the "
-						     "limit of %" G_GINT64_FORMAT, (gint64)n,
-						     srv->deps.cfg->max_body);
+						     "limit of %" G_GINT64_FORMAT, (gint64)n, limit);
 		g_autoptr(JsonNode) node = error_node("too_large", NULL, m);
 		char *text = json_to_string(node, FALSE);
 		soup_server_message_set_status(msg, 413, NULL);

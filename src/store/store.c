@@ -5,7 +5,7 @@
  * sqlite3 result is checked and turned into a STORE_ERROR whose code tells
  * a full disk or a busy database from a refused row.
  */
-#include "store/store.h"
+#include "store/internal.h"
 
 #include <sqlite3.h>
 #include <string.h>
@@ -13,15 +13,9 @@
 
 G_DEFINE_QUARK(ektp-store-error-quark, store_error)
 
-struct Store {
-	sqlite3 *db;
-	char *path;
-	GHashTable *stmts; /* const char *sql → sqlite3_stmt* */
-	gboolean in_txn;
-};
 
-static int
-set_error(Store *st, GError **error, int rc, const char *what)
+int
+store_set_error(Store *st, GError **error, int rc, const char *what)
 {
 	StoreErrorCode code;
 	switch (rc & 0xff) {
@@ -53,8 +47,8 @@ set_error(Store *st, GError **error, int rc, const char *what)
 }
 
 /* The cached statement for SQL, reset and with bindings cleared. */
-static sqlite3_stmt *
-prep(Store *st, const char *sql, GError **error)
+sqlite3_stmt *
+store_prep(Store *st, const char *sql, GError **error)
 {
 	sqlite3_stmt *s = g_hash_table_lookup(st->stmts, sql);
 	if (s) {
@@ -64,7 +58,7 @@ prep(Store *st, const char *sql, GError **error)
 	}
 	int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
 	if (rc != SQLITE_OK) {
-		set_error(st, error, rc, "prepare");
+		store_set_error(st, error, rc, "prepare");
 		return NULL;
 	}
 	g_hash_table_insert(st->stmts, (gpointer)sql, s);
@@ -77,55 +71,55 @@ finalize_stmt(gpointer s)
 	sqlite3_finalize(s);
 }
 
-static int
-bind_text(Store *st, sqlite3_stmt *s, int i, const char *v, GError **error)
+int
+store_bind_text(Store *st, sqlite3_stmt *s, int i, const char *v, GError **error)
 {
 	int rc = sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "bind");
+	return rc == SQLITE_OK ? 0 : store_set_error(st, error, rc, "bind");
 }
 
-static int
-bind_int(Store *st, sqlite3_stmt *s, int i, gint64 v, GError **error)
+int
+store_bind_int(Store *st, sqlite3_stmt *s, int i, gint64 v, GError **error)
 {
 	int rc = sqlite3_bind_int64(s, i, v);
-	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "bind");
+	return rc == SQLITE_OK ? 0 : store_set_error(st, error, rc, "bind");
 }
 
 /* Steps a statement that returns no rows. */
-static int
-run(Store *st, sqlite3_stmt *s, GError **error)
+int
+store_run(Store *st, sqlite3_stmt *s, GError **error)
 {
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "write");
+	return rc == SQLITE_DONE ? 0 : store_set_error(st, error, rc, "write");
 }
 
-static char *
-col_text(sqlite3_stmt *s, int i)
+char *
+store_col_text(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 	return g_strdup(t ? (const char *)t : "");
 }
 
-static int
-exec(Store *st, const char *sql, GError **error)
+int
+store_exec(Store *st, const char *sql, GError **error)
 {
 	int rc = sqlite3_exec(st->db, sql, NULL, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : set_error(st, error, rc, "exec");
+	return rc == SQLITE_OK ? 0 : store_set_error(st, error, rc, "exec");
 }
 
 /* One scalar integer from SQL (no parameters); -1 with ERROR on failure. */
-static gint64
-scalar(Store *st, const char *sql, GError **error)
+gint64
+store_scalar(Store *st, const char *sql, GError **error)
 {
-	sqlite3_stmt *s = prep(st, sql, error);
+	sqlite3_stmt *s = store_prep(st, sql, error);
 	if (!s)
 		return -1;
 	int rc = sqlite3_step(s);
 	gint64 v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		set_error(st, error, rc, "read");
+		store_set_error(st, error, rc, "read");
 	return v;
 }
 
@@ -188,13 +182,59 @@ static const char *const migrations[] = {
 	"  latency_ms INTEGER NOT NULL,"
 	"  source TEXT NOT NULL);"
 	"CREATE INDEX captures_device ON captures(device, id);",
+	/* 3 → 4: enrollment sessions, records and their biometrics (records.c).  An
+	 * enrollment's id becomes its record's id, so sealed images keep their
+	 * associated data when commit moves them from enrollment_items to
+	 * record_items. */
+	"CREATE TABLE enrollments ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  state TEXT NOT NULL CHECK (state IN ('open','committed','abandoned')),"
+	"  nik TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  demographics TEXT NOT NULL,"
+	"  warnings TEXT NOT NULL,"
+	"  reenroll INTEGER NOT NULL CHECK (reenroll IN (0,1)),"
+	"  print_ready_after TEXT,"
+	"  wrapped_key BLOB NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX enrollments_state ON enrollments(state, id);"
+	"CREATE TABLE enrollment_items (" STORE_ITEM_COLUMNS
+	"  , PRIMARY KEY (owner, modality, position),"
+	"  FOREIGN KEY (owner) REFERENCES enrollments(id));"
+	"CREATE TABLE records ("
+	"  id INTEGER PRIMARY KEY REFERENCES enrollments(id),"
+	"  state TEXT NOT NULL CHECK (state IN ('captured','approved','print_ready','on_hold',"
+	"    'rejected','superseded')),"
+	"  state_reason TEXT NOT NULL DEFAULT '',"
+	"  nik TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  village_code TEXT NOT NULL,"
+	"  demographics TEXT NOT NULL,"
+	"  warnings TEXT NOT NULL,"
+	"  needs_approval TEXT NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  approved_by TEXT,"
+	"  approved_at INTEGER,"
+	"  print_ready_after TEXT,"
+	"  replaces INTEGER REFERENCES records(id),"
+	"  wrapped_key BLOB NOT NULL);"
+	"CREATE INDEX records_nik ON records(nik, id);"
+	"CREATE INDEX records_state ON records(state, id);"
+	"CREATE INDEX records_created ON records(created_at);"
+	"CREATE TABLE record_items (" STORE_ITEM_COLUMNS
+	"  , PRIMARY KEY (owner, modality, position),"
+	"  FOREIGN KEY (owner) REFERENCES records(id));",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 
 static int
 migrate(Store *st, int target, GError **error)
 {
-	gint64 version = scalar(st, "PRAGMA user_version", error);
+	gint64 version = store_scalar(st, "PRAGMA user_version", error);
 	if (version < 0)
 		return -1;
 	if (version > STORE_SCHEMA_VERSION) {
@@ -208,7 +248,7 @@ migrate(Store *st, int target, GError **error)
 		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
 		if (store_begin(st, error) < 0)
 			return -1;
-		if (exec(st, migrations[v], error) < 0 || exec(st, bump, error) < 0) {
+		if (store_exec(st, migrations[v], error) < 0 || store_exec(st, bump, error) < 0) {
 			g_prefix_error(error, "migration to schema %d: ", v + 1);
 			store_rollback(st);
 			return -1;
@@ -230,17 +270,17 @@ store_open_version(const char *path, int version, GError **error)
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	if (rc != SQLITE_OK) {
-		set_error(st, error, rc, path);
+		store_set_error(st, error, rc, path);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	rc = sqlite3_busy_timeout(st->db, 5000);
 	if (rc != SQLITE_OK) {
-		set_error(st, error, rc, "busy_timeout");
+		store_set_error(st, error, rc, "busy_timeout");
 		goto fail;
 	}
 	/* journal_mode answers with the mode it got: insist on WAL. */
-	sqlite3_stmt *s = prep(st, "PRAGMA journal_mode = WAL", error);
+	sqlite3_stmt *s = store_prep(st, "PRAGMA journal_mode = WAL", error);
 	if (!s)
 		goto fail;
 	rc = sqlite3_step(s);
@@ -249,12 +289,12 @@ store_open_version(const char *path, int version, GError **error)
 			g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
 				    "%s: cannot use WAL mode", path);
 		else
-			set_error(st, error, rc, path);
+			store_set_error(st, error, rc, path);
 		sqlite3_reset(s);
 		goto fail;
 	}
 	sqlite3_reset(s);
-	if (exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", error) < 0)
+	if (store_exec(st, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", error) < 0)
 		goto fail;
 	if (migrate(st, version, error) < 0)
 		goto fail;
@@ -286,7 +326,7 @@ store_close(Store *st)
 int
 store_schema_version(Store *st)
 {
-	return (int)scalar(st, "PRAGMA user_version", NULL);
+	return (int)store_scalar(st, "PRAGMA user_version", NULL);
 }
 
 gint64
@@ -305,14 +345,14 @@ store_size_bytes(Store *st)
 char *
 store_integrity_check(Store *st, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "PRAGMA integrity_check", error);
+	sqlite3_stmt *s = store_prep(st, "PRAGMA integrity_check", error);
 	if (!s)
 		return NULL;
 	int rc = sqlite3_step(s);
-	char *r = rc == SQLITE_ROW ? col_text(s, 0) : NULL;
+	char *r = rc == SQLITE_ROW ? store_col_text(s, 0) : NULL;
 	sqlite3_reset(s);
 	if (!r)
-		set_error(st, error, rc, "integrity_check");
+		store_set_error(st, error, rc, "integrity_check");
 	return r;
 }
 
@@ -320,8 +360,8 @@ int
 store_begin(Store *st, GError **error)
 {
 	g_assert(!st->in_txn);
-	sqlite3_stmt *s = prep(st, "BEGIN IMMEDIATE", error);
-	if (!s || run(st, s, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "BEGIN IMMEDIATE", error);
+	if (!s || store_run(st, s, error) < 0)
 		return -1;
 	st->in_txn = TRUE;
 	return 0;
@@ -331,8 +371,8 @@ int
 store_commit(Store *st, GError **error)
 {
 	g_assert(st->in_txn);
-	sqlite3_stmt *s = prep(st, "COMMIT", error);
-	if (!s || run(st, s, error) < 0) {
+	sqlite3_stmt *s = store_prep(st, "COMMIT", error);
+	if (!s || store_run(st, s, error) < 0) {
 		store_rollback(st);
 		return -1;
 	}
@@ -381,9 +421,9 @@ static void
 read_user(sqlite3_stmt *s, StoreUser *u)
 {
 	u->id = sqlite3_column_int64(s, 0);
-	u->name = col_text(s, 1);
-	u->role = col_text(s, 2);
-	u->pin_hash = col_text(s, 3);
+	u->name = store_col_text(s, 1);
+	u->role = store_col_text(s, 2);
+	u->pin_hash = store_col_text(s, 3);
 	u->disabled = sqlite3_column_int(s, 4) != 0;
 	u->failed_logins = sqlite3_column_int64(s, 5);
 	u->locked_until = sqlite3_column_int64(s, 6);
@@ -394,8 +434,8 @@ read_user(sqlite3_stmt *s, StoreUser *u)
 int
 store_user_get(Store *st, const char *name, StoreUser *out, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT " USER_COLS " FROM users WHERE name = ?1", error);
-	if (!s || bind_text(st, s, 1, name, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "SELECT " USER_COLS " FROM users WHERE name = ?1", error);
+	if (!s || store_bind_text(st, s, 1, name, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
@@ -403,13 +443,13 @@ store_user_get(Store *st, const char *name, StoreUser *out, GError **error)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "read user");
+	return rc == SQLITE_DONE ? 0 : store_set_error(st, error, rc, "read user");
 }
 
 GPtrArray *
 store_user_list(Store *st, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT " USER_COLS " FROM users ORDER BY name", error);
+	sqlite3_stmt *s = store_prep(st, "SELECT " USER_COLS " FROM users ORDER BY name", error);
 	if (!s)
 		return NULL;
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_user_free);
@@ -422,7 +462,7 @@ store_user_list(Store *st, GError **error)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		g_ptr_array_unref(list);
-		set_error(st, error, rc, "list users");
+		store_set_error(st, error, rc, "list users");
 		return NULL;
 	}
 	return list;
@@ -431,69 +471,69 @@ store_user_list(Store *st, GError **error)
 int
 store_user_insert(Store *st, const StoreUser *u, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "INSERT INTO users (name, role, pin_hash, disabled, created_at) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5)",
 			       error);
-	if (!s || bind_text(st, s, 1, u->name, error) < 0 ||
-	    bind_text(st, s, 2, u->role, error) < 0 || bind_text(st, s, 3, u->pin_hash, error) < 0 ||
-	    bind_int(st, s, 4, u->disabled, error) < 0 || bind_int(st, s, 5, u->created_at, error) < 0)
+	if (!s || store_bind_text(st, s, 1, u->name, error) < 0 ||
+	    store_bind_text(st, s, 2, u->role, error) < 0 || store_bind_text(st, s, 3, u->pin_hash, error) < 0 ||
+	    store_bind_int(st, s, 4, u->disabled, error) < 0 || store_bind_int(st, s, 5, u->created_at, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_user_set_pin(Store *st, gint64 id, const char *pin_hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE users SET pin_hash = ?2 WHERE id = ?1", error);
-	if (!s || bind_int(st, s, 1, id, error) < 0 || bind_text(st, s, 2, pin_hash, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "UPDATE users SET pin_hash = ?2 WHERE id = ?1", error);
+	if (!s || store_bind_int(st, s, 1, id, error) < 0 || store_bind_text(st, s, 2, pin_hash, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_user_set_disabled(Store *st, gint64 id, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE users SET disabled = 1 WHERE id = ?1", error);
-	if (!s || bind_int(st, s, 1, id, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "UPDATE users SET disabled = 1 WHERE id = ?1", error);
+	if (!s || store_bind_int(st, s, 1, id, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_user_set_login_state(Store *st, gint64 id, gint64 failed_logins, gint64 locked_until,
 			   gint64 last_login_at, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "UPDATE users SET failed_logins = ?2, locked_until = ?3, "
 			       "last_login_at = ?4 WHERE id = ?1",
 			       error);
-	if (!s || bind_int(st, s, 1, id, error) < 0 || bind_int(st, s, 2, failed_logins, error) < 0 ||
-	    bind_int(st, s, 3, locked_until, error) < 0 ||
-	    bind_int(st, s, 4, last_login_at, error) < 0)
+	if (!s || store_bind_int(st, s, 1, id, error) < 0 || store_bind_int(st, s, 2, failed_logins, error) < 0 ||
+	    store_bind_int(st, s, 3, locked_until, error) < 0 ||
+	    store_bind_int(st, s, 4, last_login_at, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 gint64
 store_user_count_role(Store *st, const char *role, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM users WHERE role = ?1 AND disabled = 0",
+	sqlite3_stmt *s = store_prep(st, "SELECT count(*) FROM users WHERE role = ?1 AND disabled = 0",
 			       error);
-	if (!s || bind_text(st, s, 1, role, error) < 0)
+	if (!s || store_bind_text(st, s, 1, role, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
 	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		set_error(st, error, rc, "count users");
+		store_set_error(st, error, rc, "count users");
 	return n;
 }
 
 gint64
 store_user_count(Store *st, GError **error)
 {
-	return scalar(st, "SELECT count(*) FROM users", error);
+	return store_scalar(st, "SELECT count(*) FROM users", error);
 }
 
 /* ---- sessions ---- */
@@ -510,31 +550,31 @@ int
 store_session_insert(Store *st, const char *token_hash, gint64 user_id, gint64 now,
 		     GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) "
 			       "VALUES (?1, ?2, ?3, ?3)",
 			       error);
-	if (!s || bind_text(st, s, 1, token_hash, error) < 0 ||
-	    bind_int(st, s, 2, user_id, error) < 0 || bind_int(st, s, 3, now, error) < 0)
+	if (!s || store_bind_text(st, s, 1, token_hash, error) < 0 ||
+	    store_bind_int(st, s, 2, user_id, error) < 0 || store_bind_int(st, s, 3, now, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_session_get(Store *st, const char *token_hash, StoreSession *out, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "SELECT s.user_id, u.name, u.role, u.disabled, s.created_at, "
 			       "s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id "
 			       "WHERE s.token_hash = ?1",
 			       error);
-	if (!s || bind_text(st, s, 1, token_hash, error) < 0)
+	if (!s || store_bind_text(st, s, 1, token_hash, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		out->user_id = sqlite3_column_int64(s, 0);
-		out->user = col_text(s, 1);
-		out->role = col_text(s, 2);
+		out->user = store_col_text(s, 1);
+		out->role = store_col_text(s, 2);
 		out->disabled = sqlite3_column_int(s, 3) != 0;
 		out->created_at = sqlite3_column_int64(s, 4);
 		out->last_seen = sqlite3_column_int64(s, 5);
@@ -542,46 +582,46 @@ store_session_get(Store *st, const char *token_hash, StoreSession *out, GError *
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : set_error(st, error, rc, "read session");
+	return rc == SQLITE_DONE ? 0 : store_set_error(st, error, rc, "read session");
 }
 
 int
 store_session_touch(Store *st, const char *token_hash, gint64 now, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
+	sqlite3_stmt *s = store_prep(st, "UPDATE sessions SET last_seen = ?2 WHERE token_hash = ?1",
 			       error);
-	if (!s || bind_text(st, s, 1, token_hash, error) < 0 || bind_int(st, s, 2, now, error) < 0)
+	if (!s || store_bind_text(st, s, 1, token_hash, error) < 0 || store_bind_int(st, s, 2, now, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_session_delete(Store *st, const char *token_hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE token_hash = ?1", error);
-	if (!s || bind_text(st, s, 1, token_hash, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "DELETE FROM sessions WHERE token_hash = ?1", error);
+	if (!s || store_bind_text(st, s, 1, token_hash, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_session_delete_user(Store *st, gint64 user_id, const char *keep_hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
 			       error);
-	if (!s || bind_int(st, s, 1, user_id, error) < 0)
+	if (!s || store_bind_int(st, s, 1, user_id, error) < 0)
 		return -1;
-	if (keep_hash && bind_text(st, s, 2, keep_hash, error) < 0)
+	if (keep_hash && store_bind_text(st, s, 2, keep_hash, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 int
 store_session_purge(Store *st, gint64 cutoff, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "DELETE FROM sessions WHERE last_seen < ?1", error);
-	if (!s || bind_int(st, s, 1, cutoff, error) < 0 || run(st, s, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "DELETE FROM sessions WHERE last_seen < ?1", error);
+	if (!s || store_bind_int(st, s, 1, cutoff, error) < 0 || store_run(st, s, error) < 0)
 		return -1;
 	return sqlite3_changes(st->db);
 }
@@ -589,14 +629,14 @@ store_session_purge(Store *st, gint64 cutoff, GError **error)
 gint64
 store_session_count(Store *st, gint64 cutoff, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM sessions WHERE last_seen >= ?1", error);
-	if (!s || bind_int(st, s, 1, cutoff, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "SELECT count(*) FROM sessions WHERE last_seen >= ?1", error);
+	if (!s || store_bind_int(st, s, 1, cutoff, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
 	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		set_error(st, error, rc, "count sessions");
+		store_set_error(st, error, rc, "count sessions");
 	return n;
 }
 
@@ -621,43 +661,43 @@ store_audit_row_free(StoreAuditRow *r)
 int
 store_audit_tail(Store *st, gint64 *id, char **hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
+	sqlite3_stmt *s = store_prep(st, "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", error);
 	if (!s)
 		return -1;
 	int rc = sqlite3_step(s);
 	*id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	*hash = rc == SQLITE_ROW ? col_text(s, 1) : g_strdup("");
+	*hash = rc == SQLITE_ROW ? store_col_text(s, 1) : g_strdup("");
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return 0;
 	g_clear_pointer(hash, g_free);
-	return set_error(st, error, rc, "read audit tail");
+	return store_set_error(st, error, rc, "read audit tail");
 }
 
 int
 store_audit_insert(Store *st, const StoreAuditRow *r, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "INSERT INTO audit (id, ts, user, role, action, target, result, "
 			       "detail, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 			       error);
-	if (!s || bind_int(st, s, 1, r->id, error) < 0 || bind_int(st, s, 2, r->ts, error) < 0 ||
-	    bind_text(st, s, 3, r->user, error) < 0 || bind_text(st, s, 4, r->role, error) < 0 ||
-	    bind_text(st, s, 5, r->action, error) < 0 || bind_text(st, s, 6, r->target, error) < 0 ||
-	    bind_text(st, s, 7, r->result, error) < 0 || bind_text(st, s, 8, r->detail, error) < 0 ||
-	    bind_text(st, s, 9, r->prev_hash, error) < 0 || bind_text(st, s, 10, r->hash, error) < 0)
+	if (!s || store_bind_int(st, s, 1, r->id, error) < 0 || store_bind_int(st, s, 2, r->ts, error) < 0 ||
+	    store_bind_text(st, s, 3, r->user, error) < 0 || store_bind_text(st, s, 4, r->role, error) < 0 ||
+	    store_bind_text(st, s, 5, r->action, error) < 0 || store_bind_text(st, s, 6, r->target, error) < 0 ||
+	    store_bind_text(st, s, 7, r->result, error) < 0 || store_bind_text(st, s, 8, r->detail, error) < 0 ||
+	    store_bind_text(st, s, 9, r->prev_hash, error) < 0 || store_bind_text(st, s, 10, r->hash, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 GPtrArray *
 store_audit_list(Store *st, gint64 after, int limit, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "SELECT id, ts, user, role, action, target, result, detail, "
 			       "prev_hash, hash FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2",
 			       error);
-	if (!s || bind_int(st, s, 1, after, error) < 0 || bind_int(st, s, 2, limit, error) < 0)
+	if (!s || store_bind_int(st, s, 1, after, error) < 0 || store_bind_int(st, s, 2, limit, error) < 0)
 		return NULL;
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_audit_row_free);
 	int rc;
@@ -665,20 +705,20 @@ store_audit_list(Store *st, gint64 after, int limit, GError **error)
 		StoreAuditRow *r = g_new0(StoreAuditRow, 1);
 		r->id = sqlite3_column_int64(s, 0);
 		r->ts = sqlite3_column_int64(s, 1);
-		r->user = col_text(s, 2);
-		r->role = col_text(s, 3);
-		r->action = col_text(s, 4);
-		r->target = col_text(s, 5);
-		r->result = col_text(s, 6);
-		r->detail = col_text(s, 7);
-		r->prev_hash = col_text(s, 8);
-		r->hash = col_text(s, 9);
+		r->user = store_col_text(s, 2);
+		r->role = store_col_text(s, 3);
+		r->action = store_col_text(s, 4);
+		r->target = store_col_text(s, 5);
+		r->result = store_col_text(s, 6);
+		r->detail = store_col_text(s, 7);
+		r->prev_hash = store_col_text(s, 8);
+		r->hash = store_col_text(s, 9);
 		g_ptr_array_add(list, r);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		g_ptr_array_unref(list);
-		set_error(st, error, rc, "list audit");
+		store_set_error(st, error, rc, "list audit");
 		return NULL;
 	}
 	return list;
@@ -687,19 +727,19 @@ store_audit_list(Store *st, gint64 after, int limit, GError **error)
 gint64
 store_audit_count(Store *st, GError **error)
 {
-	return scalar(st, "SELECT count(*) FROM audit", error);
+	return store_scalar(st, "SELECT count(*) FROM audit", error);
 }
 
 int
 store_audit_head_get(Store *st, gint64 *rows, char **hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT rows, hash FROM audit_head WHERE one = 1", error);
+	sqlite3_stmt *s = store_prep(st, "SELECT rows, hash FROM audit_head WHERE one = 1", error);
 	if (!s)
 		return -1;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*rows = sqlite3_column_int64(s, 0);
-		*hash = col_text(s, 1);
+		*hash = store_col_text(s, 1);
 	}
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
@@ -708,16 +748,16 @@ store_audit_head_get(Store *st, gint64 *rows, char **hash, GError **error)
 		g_set_error(error, STORE_ERROR, STORE_ERROR_CORRUPT, "the audit head row is missing");
 		return -1;
 	}
-	return set_error(st, error, rc, "read audit head");
+	return store_set_error(st, error, rc, "read audit head");
 }
 
 int
 store_audit_head_set(Store *st, gint64 rows, const char *hash, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "UPDATE audit_head SET rows = ?1, hash = ?2 WHERE one = 1", error);
-	if (!s || bind_int(st, s, 1, rows, error) < 0 || bind_text(st, s, 2, hash, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "UPDATE audit_head SET rows = ?1, hash = ?2 WHERE one = 1", error);
+	if (!s || store_bind_int(st, s, 1, rows, error) < 0 || store_bind_text(st, s, 2, hash, error) < 0)
 		return -1;
-	return run(st, s, error);
+	return store_run(st, s, error);
 }
 
 /* ---- device self-tests and capture history ---- */
@@ -737,14 +777,14 @@ store_selftest_free(StoreSelftest *t)
 gint64
 store_selftest_insert(Store *st, const StoreSelftest *t, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "INSERT INTO selftests (device, ts, ok, user, message, figures) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			       error);
-	if (!s || bind_text(st, s, 1, t->device, error) < 0 || bind_int(st, s, 2, t->ts, error) < 0 ||
-	    bind_int(st, s, 3, t->ok, error) < 0 || bind_text(st, s, 4, t->user, error) < 0 ||
-	    bind_text(st, s, 5, t->message, error) < 0 ||
-	    bind_text(st, s, 6, t->figures, error) < 0 || run(st, s, error) < 0)
+	if (!s || store_bind_text(st, s, 1, t->device, error) < 0 || store_bind_int(st, s, 2, t->ts, error) < 0 ||
+	    store_bind_int(st, s, 3, t->ok, error) < 0 || store_bind_text(st, s, 4, t->user, error) < 0 ||
+	    store_bind_text(st, s, 5, t->message, error) < 0 ||
+	    store_bind_text(st, s, 6, t->figures, error) < 0 || store_run(st, s, error) < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(st->db);
 }
@@ -752,29 +792,29 @@ store_selftest_insert(Store *st, const StoreSelftest *t, GError **error)
 GPtrArray *
 store_selftest_list(Store *st, const char *device, int limit, GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "SELECT id, device, ts, ok, user, message, figures FROM selftests "
 			       "WHERE device = ?1 ORDER BY id DESC LIMIT ?2",
 			       error);
-	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, limit, error) < 0)
+	if (!s || store_bind_text(st, s, 1, device, error) < 0 || store_bind_int(st, s, 2, limit, error) < 0)
 		return NULL;
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)store_selftest_free);
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		StoreSelftest *t = g_new0(StoreSelftest, 1);
 		t->id = sqlite3_column_int64(s, 0);
-		t->device = col_text(s, 1);
+		t->device = store_col_text(s, 1);
 		t->ts = sqlite3_column_int64(s, 2);
 		t->ok = sqlite3_column_int(s, 3) != 0;
-		t->user = col_text(s, 4);
-		t->message = col_text(s, 5);
-		t->figures = col_text(s, 6);
+		t->user = store_col_text(s, 4);
+		t->message = store_col_text(s, 5);
+		t->figures = store_col_text(s, 6);
 		g_ptr_array_add(list, t);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		g_ptr_array_unref(list);
-		set_error(st, error, rc, "list self-tests");
+		store_set_error(st, error, rc, "list self-tests");
 		return NULL;
 	}
 	return list;
@@ -784,31 +824,31 @@ int
 store_capture_insert(Store *st, const char *device, const StoreCapture *c, const char *source,
 		     GError **error)
 {
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       "INSERT INTO captures (device, ts, ok, quality, latency_ms, source) "
 			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 			       error);
-	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, c->ts, error) < 0 ||
-	    bind_int(st, s, 3, c->ok, error) < 0 || bind_text(st, s, 6, source, error) < 0 ||
-	    bind_int(st, s, 5, c->latency_ms, error) < 0)
+	if (!s || store_bind_text(st, s, 1, device, error) < 0 || store_bind_int(st, s, 2, c->ts, error) < 0 ||
+	    store_bind_int(st, s, 3, c->ok, error) < 0 || store_bind_text(st, s, 6, source, error) < 0 ||
+	    store_bind_int(st, s, 5, c->latency_ms, error) < 0)
 		return -1;
 	int rc = c->quality < 0 ? sqlite3_bind_null(s, 4) : sqlite3_bind_int64(s, 4, c->quality);
 	if (rc != SQLITE_OK)
-		return set_error(st, error, rc, "bind");
-	return run(st, s, error);
+		return store_set_error(st, error, rc, "bind");
+	return store_run(st, s, error);
 }
 
 GArray *
 store_capture_window(Store *st, const char *device, int first, gboolean newest, GError **error)
 {
 	/* The newest window is read newest-first and reversed below. */
-	sqlite3_stmt *s = prep(st,
+	sqlite3_stmt *s = store_prep(st,
 			       newest ? "SELECT ts, ok, quality, latency_ms FROM captures "
 					"WHERE device = ?1 ORDER BY id DESC LIMIT ?2"
 				      : "SELECT ts, ok, quality, latency_ms FROM captures "
 					"WHERE device = ?1 ORDER BY id LIMIT ?2",
 			       error);
-	if (!s || bind_text(st, s, 1, device, error) < 0 || bind_int(st, s, 2, first, error) < 0)
+	if (!s || store_bind_text(st, s, 1, device, error) < 0 || store_bind_int(st, s, 2, first, error) < 0)
 		return NULL;
 	GArray *a = g_array_new(FALSE, FALSE, sizeof(StoreCapture));
 	int rc;
@@ -829,7 +869,7 @@ store_capture_window(Store *st, const char *device, int first, gboolean newest, 
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		g_array_unref(a);
-		set_error(st, error, rc, "read captures");
+		store_set_error(st, error, rc, "read captures");
 		return NULL;
 	}
 	return a;
@@ -838,13 +878,13 @@ store_capture_window(Store *st, const char *device, int first, gboolean newest, 
 gint64
 store_capture_count(Store *st, const char *device, GError **error)
 {
-	sqlite3_stmt *s = prep(st, "SELECT count(*) FROM captures WHERE device = ?1", error);
-	if (!s || bind_text(st, s, 1, device, error) < 0)
+	sqlite3_stmt *s = store_prep(st, "SELECT count(*) FROM captures WHERE device = ?1", error);
+	if (!s || store_bind_text(st, s, 1, device, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
 	gint64 n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW)
-		set_error(st, error, rc, "count captures");
+		store_set_error(st, error, rc, "count captures");
 	return n;
 }

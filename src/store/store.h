@@ -30,7 +30,7 @@ typedef enum {
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /*
  * Opens (creating if need be) the database at PATH and migrates it to
@@ -166,5 +166,119 @@ int store_capture_insert(Store *st, const char *device, const StoreCapture *c,
 GArray *store_capture_window(Store *st, const char *device, int first, gboolean newest,
 			     GError **error);
 gint64 store_capture_count(Store *st, const char *device, GError **error);
+
+/* ---- enrollments, records and their biometrics (records.c) ---- */
+
+/* One capture (the best attempt so far) or one exception, at one modality
+ * ("finger", "iris", "face", "signature") and position. */
+typedef struct {
+	char *modality;
+	int position;
+	char *kind;   /* "capture" or "exception" */
+	char *status; /* captures: "accepted", "retry", "forced"; exceptions: "" */
+	int quality, threshold;
+	char *algorithm;
+	int attempts;
+	gboolean forced;
+	char *source; /* "device" or "upload" */
+	char *device, *driver, *driver_version, *serial;
+	int width, height, channels, ppi;
+	gint64 captured_at;
+	GBytes *sealed; /* the sealed PNG; NULL for exceptions, and in listings without blobs */
+	char *exc_kind; /* exceptions: "missing", "amputated", "bandaged", "other" */
+	char *reason;
+} StoreItem;
+void store_item_free(StoreItem *it);
+
+typedef struct {
+	gint64 id;
+	char *state; /* "open", "committed", "abandoned" */
+	char *nik, *name, *operator_name;
+	char *demographics; /* JSON object text */
+	char *warnings;     /* JSON array text */
+	gboolean reenroll;
+	char *print_ready_after; /* "YYYY-MM-DD" or "" */
+	GBytes *wrapped_key;
+	gint64 created_at, updated_at;
+} StoreEnrollment;
+void store_enrollment_clear(StoreEnrollment *e);
+void store_enrollment_free(StoreEnrollment *e);
+
+/* Inserts E (id ignored, state "open"; wrapped_key may be a placeholder);
+ * returns the new id, or -1. */
+gint64 store_enrollment_insert(Store *st, const StoreEnrollment *e, GError **error);
+/* Sets the wrapped data key, once the id it is bound to is known. */
+int store_enrollment_set_key(Store *st, gint64 id, GBytes *wrapped_key, GError **error);
+/* Fills OUT (caller clears it); 1 found, 0 not, -1 error. */
+int store_enrollment_get(Store *st, gint64 id, StoreEnrollment *out, GError **error);
+/* Open enrollments, oldest first (StoreEnrollment*, without wrapped keys). */
+GPtrArray *store_enrollment_list_open(Store *st, GError **error);
+int store_enrollment_set_state(Store *st, gint64 id, const char *state, gint64 now,
+			       GError **error);
+
+/* Items of an enrollment (RECORD FALSE) or a record (TRUE), by modality and
+ * position; with their sealed blobs only when BLOBS.  StoreItem* array. */
+GPtrArray *store_item_list(Store *st, gboolean record, gint64 owner, gboolean blobs,
+			   GError **error);
+/* One item of an open enrollment, with its blob; 1 found, 0 not, -1 error.
+ * OUT: caller frees with store_item_free(). */
+int store_item_get(Store *st, gint64 owner, const char *modality, int position, StoreItem **out,
+		   GError **error);
+/* Inserts or replaces IT for the enrollment OWNER. */
+int store_item_put(Store *st, gint64 owner, const StoreItem *it, GError **error);
+/* Erases every item of the enrollment OWNER (abandon). */
+int store_item_delete_all(Store *st, gint64 owner, GError **error);
+
+typedef struct {
+	gint64 id;
+	char *state, *state_reason;
+	char *nik, *name, *village_code;
+	char *demographics, *warnings;
+	char *needs_approval; /* JSON array text of keywords */
+	char *operator_name;
+	gint64 created_at, updated_at;
+	char *approved_by; /* "" when none */
+	gint64 approved_at; /* 0 when none */
+	char *print_ready_after; /* "YYYY-MM-DD" or "" */
+	gint64 replaces;   /* 0 when none */
+	GBytes *wrapped_key;
+} StoreRecord;
+void store_record_clear(StoreRecord *r);
+void store_record_free(StoreRecord *r);
+
+/* Makes the open enrollment R->id a record: inserts R and moves every item
+ * from enrollment_items to record_items.  The caller holds the transaction
+ * and marks the enrollment committed. */
+int store_record_insert_from_enrollment(Store *st, const StoreRecord *r, GError **error);
+int store_record_get(Store *st, gint64 id, StoreRecord *out, GError **error);
+
+typedef struct {
+	const char *state; /* NULL = any */
+	const char *nik;   /* NULL = any */
+	gint64 from, to;   /* created_at range, unix seconds; 0 = open */
+	gint64 after;      /* ids above this */
+	int limit;
+} StoreRecordFilter;
+/* Records matching F, by id (StoreRecord*, without wrapped keys). */
+GPtrArray *store_record_list(Store *st, const StoreRecordFilter *f, GError **error);
+/* The id of NIK's active record (not rejected or superseded), 0 when none. */
+gint64 store_record_active_for_nik(Store *st, const char *nik, gint64 except_id,
+				   GError **error);
+/* Sets state and reason; BY (may be NULL) and NOW mark an approval. */
+int store_record_set_state(Store *st, gint64 id, const char *state, const char *reason,
+			   const char *approved_by, gint64 now, GError **error);
+/* Approved records whose print_ready_after is empty or not after TODAY
+ * ("YYYY-MM-DD") become print_ready; returns how many, or -1. */
+int store_record_promote(Store *st, const char *today, gint64 now, GError **error);
+
+/* Records per group, oldest key first: BY_DAY counts per creation day (local
+ * "YYYY-MM-DD"), else per kecamatan (the first 8 characters of the village
+ * code, "61.72.01").  Rejected and superseded records do not count.  Returns
+ * an array of StoreCount (caller frees the keys with the array). */
+typedef struct {
+	char *key;
+	gint64 count;
+} StoreCount;
+GArray *store_record_counts(Store *st, gboolean by_day, gint64 from, gint64 to, GError **error);
 
 #endif

@@ -19,6 +19,8 @@ static const char *const log_levels[] = { "error", "warning", "info", "debug", N
 
 #define OFF(field) offsetof(EktpConfig, field)
 
+static const char *const yes_no[] = { "no", "yes", NULL };
+
 static const CfgSetting settings[] = {
 	{ .section = "daemon", .key = "state_dir", .type = CFG_STRING, .def = "var",
 	  .min = 1, .max = PATH_MAX, .offset = OFF(state_dir),
@@ -42,6 +44,45 @@ static const CfgSetting settings[] = {
 	  .min = 1024, .max = 64 * 1024 * 1024, .unit = "bytes", .reloadable = TRUE,
 	  .offset = OFF(max_body),
 	  .help = "Largest request body accepted; larger ones are answered 413." },
+	{ .section = "api", .key = "max_upload", .type = CFG_INT, .def = "8388608",
+	  .min = 1024, .max = 256 * 1024 * 1024, .unit = "bytes", .reloadable = TRUE,
+	  .offset = OFF(max_upload),
+	  .help = "Largest image upload (PUT of a PNG) accepted; larger ones are answered 413." },
+	{ .section = "enroll", .key = "regency", .type = CFG_STRING, .def = "61.72", .min = 1,
+	  .max = 5, .reloadable = TRUE, .offset = OFF(enroll_regency),
+	  .help = "The office's regency or city (Kemendagri code, e.g. 61.72 Kota Singkawang): "
+		  "addresses must lie in it, and coverage reports count against its population." },
+	{ .section = "enroll", .key = "allow_out_of_area", .type = CFG_ENUM, .def = "no",
+	  .choices = yes_no, .reloadable = TRUE, .offset = OFF(enroll_allow_out_of_area),
+	  .help = "yes: record residents whose address lies outside the regency." },
+	{ .section = "enroll", .key = "min_age", .type = CFG_INT, .def = "17", .min = 10,
+	  .max = 17, .unit = "years", .reloadable = TRUE, .offset = OFF(enroll_min_age),
+	  .help = "Youngest unmarried resident recorded.  Below 17 (e.g. 16 before an election) "
+		  "such a record is not print-ready before the 17th birthday." },
+	{ .section = "enroll", .key = "finger_retries", .type = CFG_INT, .def = "3", .min = 0,
+	  .max = 20, .reloadable = TRUE, .offset = OFF(enroll_retries[0]),
+	  .help = "Attempts after the first for a fingerprint below fingerprint_min; then the "
+		  "best one is kept as forced and the record needs a supervisor." },
+	{ .section = "enroll", .key = "iris_retries", .type = CFG_INT, .def = "3", .min = 0,
+	  .max = 20, .reloadable = TRUE, .offset = OFF(enroll_retries[1]),
+	  .help = "The same for an iris below iris_min." },
+	{ .section = "enroll", .key = "face_retries", .type = CFG_INT, .def = "3", .min = 0,
+	  .max = 20, .reloadable = TRUE, .offset = OFF(enroll_retries[2]),
+	  .help = "The same for a face photo below face_min or on the wrong background." },
+	{ .section = "enroll", .key = "signature_retries", .type = CFG_INT, .def = "3", .min = 0,
+	  .max = 20, .reloadable = TRUE, .offset = OFF(enroll_retries[3]),
+	  .help = "The same for a signature without enough ink." },
+	{ .section = "enroll", .key = "region_data", .type = CFG_STRING, .def = "data", .min = 1,
+	  .max = PATH_MAX, .offset = OFF(enroll_region_data),
+	  .help = "Folder of the region code tables (wilayah.csv, kecamatan-history.csv, "
+		  "penduduk.csv); relative to this file's folder." },
+	{ .section = "enroll", .key = "key_file", .type = CFG_PATH, .def = "workstation.key",
+	  .max = PATH_MAX, .offset = OFF(enroll_key_file),
+	  .help = "The workstation key that wraps each record's data key (mode 0600; created on "
+		  "first start); relative to state_dir.  Losing it loses every record's images." },
+	{ .section = "report", .key = "adult_share", .type = CFG_INT, .def = "70", .min = 1,
+	  .max = 100, .unit = "percent", .reloadable = TRUE, .offset = OFF(report_adult_share),
+	  .help = "Share of the regency's population aged 17 or more: the coverage target." },
 	{ .section = "quality", .key = "fingerprint_min", .type = CFG_INT, .def = "40",
 	  .min = 0, .max = 100, .reloadable = TRUE, .offset = OFF(quality_fingerprint_min),
 	  .help = "Lowest fingerprint quality score (0-100) a capture or self-test accepts." },

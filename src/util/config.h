@@ -61,6 +61,16 @@ typedef struct {
 	int log_level; /* LogLevel */
 	/* [api] */
 	gint64 max_body;
+	gint64 max_upload;
+	/* [enroll] */
+	char *enroll_regency;
+	int enroll_allow_out_of_area; /* 0 no, 1 yes */
+	gint64 enroll_min_age;
+	gint64 enroll_retries[4]; /* finger, iris, face, signature */
+	char *enroll_region_data; /* as written; ektpd resolves it against the file's folder */
+	char *enroll_key_file;    /* absolute */
+	/* [report] */
+	gint64 report_adult_share;
 	/* [quality] */
 	gint64 quality_fingerprint_min;
 	gint64 quality_iris_min;

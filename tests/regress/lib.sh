@@ -29,8 +29,15 @@ setup() {
 }
 
 # write_conf EXTRA: the test config; EXTRA lines follow in [auth] unless they open a section.
+# The region tables come from the source tree ([enroll] region_data).
 write_conf() {
-	printf '[auth]\nscrypt_n = 1024\n%b\n' "$1" >"$CONF"
+	local data="region_data = $EKTP_SOURCE_DIR/config/data" extra=$1
+	if [[ "$extra" == *'[enroll]\n'* ]]; then
+		extra=${extra/'[enroll]\n'/"[enroll]\n$data\n"}
+		printf '[auth]\nscrypt_n = 1024\n%b\n' "$extra" >"$CONF"
+	else
+		printf '[enroll]\n%s\n[auth]\nscrypt_n = 1024\n%b\n' "$data" "$extra" >"$CONF"
+	fi
 }
 
 # sim_devices EXTRA: a [device CLASS] section on the simulator of every class,

@@ -62,7 +62,7 @@ test_open_fresh(void **state)
 	assert_non_null(f->st);
 	assert_null(error);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 3);
+	assert_int_equal(STORE_SCHEMA_VERSION, 4);
 
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_non_null(ok);
