@@ -30,7 +30,28 @@ GET /v1/devices operator,supervisor,technician,admin
 GET /v1/devices/{name} operator,supervisor,technician,admin
 POST /v1/devices/{name}/fault technician
 POST /v1/devices/{name}/selftest technician
-GET /v1/devices/{name}/selftests technician,supervisor"
+GET /v1/devices/{name}/selftests technician,supervisor
+POST /v1/enrollments operator,supervisor
+GET /v1/enrollments operator,supervisor
+GET /v1/enrollments/{name} operator,supervisor
+POST /v1/enrollments/{name}/capture/finger operator,supervisor
+PUT /v1/enrollments/{name}/capture/finger operator,supervisor
+POST /v1/enrollments/{name}/capture/iris operator,supervisor
+PUT /v1/enrollments/{name}/capture/iris operator,supervisor
+POST /v1/enrollments/{name}/capture/face operator,supervisor
+PUT /v1/enrollments/{name}/capture/face operator,supervisor
+POST /v1/enrollments/{name}/capture/signature operator,supervisor
+PUT /v1/enrollments/{name}/capture/signature operator,supervisor
+POST /v1/enrollments/{name}/exceptions operator,supervisor
+POST /v1/enrollments/{name}/commit operator,supervisor
+POST /v1/enrollments/{name}/abandon operator,supervisor
+GET /v1/records operator,supervisor
+GET /v1/records/{name} operator,supervisor
+GET /v1/records/{name}/export supervisor
+POST /v1/records/{name}/approve supervisor
+POST /v1/records/{name}/reject supervisor
+POST /v1/records/{name}/hold supervisor
+GET /v1/reports/coverage supervisor,admin"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)
