@@ -8,11 +8,23 @@
  * back.  A method that outlives its timeout is completed as timed out, its
  * device is marked hung ("timed-out") and given no new work until the method
  * finally returns; then the late result is dropped and polling resumes.
+ *
+ * USB devices (drivers with HAL_CAP_USB) are also polled at once when libusb
+ * reports a USB arrival or departure (hal/hotplug.c), so a plugged scanner
+ * shows up in well under a second whatever its poll_interval; libusb is
+ * started only when such a device is configured.
+ *
+ * "busy" is shown, not stored: while a capture is queued or running on a
+ * ready or degraded device, snapshots show it busy and it is ready (or
+ * degraded) again once the capture completes.  The state-change listener
+ * (the audit log) is not told, because every capture would add a busy/ready
+ * pair of rows that says no more than the capture's own record.
  */
 #include "hal/manager.h"
 
 #include <string.h>
 
+#include "hal/hotplug.h"
 #include "hal/registry.h"
 
 G_DEFINE_QUARK(ektp-hal-error-quark, hal_error)
@@ -43,6 +55,9 @@ struct HalDevice {
 	gboolean opened;
 	gboolean hung;   /* a timed-out method has not returned yet */
 	guint queued;    /* operations given to the worker and not yet handed back */
+	gboolean repoll; /* a hotplug event came while busy: poll once the queue drains */
+	guint busy;      /* operations that show the device busy, not yet completed */
+	gint64 busy_since;
 	guint poll_src;
 	GThreadPool *worker;
 	HalState state;
@@ -64,6 +79,9 @@ struct HalManager {
 	GPtrArray *devices; /* HalDevice* */
 	HalStateFunc on_state;
 	void *data;
+	HalHotplug *hotplug; /* NULL when no USB device is configured, or no hotplug */
+	guint hotplug_polls;
+	gboolean closing;    /* hal_manager_free() runs: submit nothing new */
 };
 
 struct Op {
@@ -73,6 +91,7 @@ struct Op {
 	guint timeout_src;
 	gboolean completed; /* answered already (possibly by the timeout) */
 	gboolean timed_out;
+	gboolean shows_busy; /* counted in dev->busy until completed */
 	gint64 queued_us;   /* when it was given to the worker (wall clock) */
 	/* The answer, on the main loop: the worker's, or the timeout's. */
 	int rc;
@@ -225,6 +244,28 @@ check_value(const EktpConfig *cfg, const CfgDevice *d, const HalOption *o, const
 static gboolean check_options(const EktpConfig *cfg, const CfgDevice *d, const HalDriver *drv,
 			      GHashTable *opts, GError **error);
 
+/* Drivers a unit test added (hal_manager_add_test_driver), NULL-terminated. */
+static const HalDriver *test_drivers[8];
+
+void
+hal_manager_add_test_driver(const HalDriver *drv)
+{
+	guint n = 0;
+	while (test_drivers[n])
+		n++;
+	g_assert(n + 1 < G_N_ELEMENTS(test_drivers));
+	test_drivers[n] = drv;
+}
+
+static const HalDriver *
+find_test_driver(const char *name)
+{
+	for (guint i = 0; test_drivers[i]; i++)
+		if (strcmp(test_drivers[i]->name, name) == 0)
+			return test_drivers[i];
+	return NULL;
+}
+
 /* The driver a plug-in at CO's path exports; the path is relative to the config's folder. */
 static const HalDriver *
 load_plugin(const EktpConfig *cfg, const CfgDevice *d, const CfgOption *co, GError **error)
@@ -264,6 +305,8 @@ check_device(const EktpConfig *cfg, const CfgDevice *d, GHashTable *opts, GError
 		return NULL;
 	}
 	const HalDriver *drv = hal_registry_find(drv_opt->value);
+	if (!drv)
+		drv = find_test_driver(drv_opt->value);
 	if (!drv) {
 		g_autoptr(GString) known = g_string_new(NULL);
 		for (const HalDriver *const *p = hal_registry_all(); *p; p++)
@@ -335,22 +378,26 @@ now_s(void)
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
+/* DEV's snapshot; SHOWN lays "busy" over a ready or degraded state while an
+ * operation runs (see the top of the file), the listener gets it without. */
 static HalInfo *
-info_of(const HalDevice *dev)
+info_of(const HalDevice *dev, gboolean shown)
 {
 	HalInfo *i = g_new0(HalInfo, 1);
+	gboolean busy = shown && dev->busy > 0 &&
+			(dev->state == HAL_STATE_READY || dev->state == HAL_STATE_DEGRADED);
 	i->name = g_strdup(dev->name);
 	i->driver = g_strdup(dev->drv->name);
 	i->driver_version = g_strdup(dev->drv->version);
 	i->klass = dev->drv->klass;
-	i->state = dev->state;
+	i->state = busy ? HAL_STATE_BUSY : dev->state;
 	i->reasons = g_new0(char *, dev->reasons->len + 1);
 	for (guint r = 0; r < dev->reasons->len; r++)
 		i->reasons[r] = g_strdup(dev->reasons->pdata[r]);
 	i->serial = g_strdup(dev->serial);
 	i->firmware = g_strdup(dev->firmware);
 	i->last_error = g_strdup(dev->last_error ? dev->last_error : dev->advisory_detail);
-	i->state_since = dev->state_since;
+	i->state_since = busy ? MAX(dev->state_since, dev->busy_since) : dev->state_since;
 	i->last_poll = dev->last_poll;
 	i->counter_total = dev->counter_total;
 	i->counter_since_clean = dev->counter_since_clean;
@@ -385,7 +432,7 @@ show_state(HalDevice *dev, HalState state, const char *const *reasons)
 	g_message("device %s: %s -> %s%s%s", dev->name, hal_state_name(before),
 		  hal_state_name(state), n ? " " : "", why->str);
 	if (dev->m->on_state) {
-		HalInfo *info = info_of(dev);
+		HalInfo *info = info_of(dev, FALSE);
 		dev->m->on_state(info, before, dev->m->data);
 		hal_info_free(info);
 	}
@@ -422,6 +469,8 @@ set_error_text(HalDevice *dev, const GError *e)
 
 /* ---- operations ---- */
 
+static void poll_now(HalDevice *dev);
+
 static void
 image_free(HalImage *img)
 {
@@ -451,6 +500,11 @@ op_complete(Op *op)
 	if (op->timeout_src) {
 		g_source_remove(op->timeout_src);
 		op->timeout_src = 0;
+	}
+	/* Not busy any more before anyone hears of the result. */
+	if (op->shows_busy) {
+		op->shows_busy = FALSE;
+		dev->busy--;
 	}
 	switch (op->kind) {
 	case OP_OPEN:
@@ -530,7 +584,7 @@ op_complete(Op *op)
 				 op->rc == 0 ? NULL : op->error, op->data);
 	}
 	if (op->info_done) {
-		HalInfo *info = info_of(dev);
+		HalInfo *info = info_of(dev, TRUE);
 		op->info_done(info, op->rc == 0 ? NULL : op->error, op->data);
 		hal_info_free(info);
 	}
@@ -556,6 +610,11 @@ op_returned(gpointer data)
 		op_complete(op);
 	}
 	op_free(op);
+	if (dev->repoll && dev->queued == 0 && !dev->hung && !dev->m->closing) {
+		dev->repoll = FALSE;
+		poll_now(dev);
+		dev->m->hotplug_polls++;
+	}
 	return G_SOURCE_REMOVE;
 }
 
@@ -643,10 +702,23 @@ static void
 op_submit(Op *op)
 {
 	HalDevice *dev = op->dev;
+	/* Long operations show the device busy; status polls and opens do not. */
+	if (op->kind == OP_CAPTURE) {
+		op->shows_busy = TRUE;
+		if (dev->busy++ == 0)
+			dev->busy_since = now_s();
+	}
 	dev->queued++;
 	op->queued_us = g_get_real_time();
 	op->timeout_src = g_timeout_add((guint)dev->timeout_ms, op_timed_out, op);
 	g_thread_pool_push(dev->worker, op, NULL);
+}
+
+/* Reads the status of an open device, or tries to open an absent one. */
+static void
+poll_now(HalDevice *dev)
+{
+	op_submit(op_new(dev, dev->opened ? OP_STATUS : OP_OPEN));
 }
 
 static gboolean
@@ -655,8 +727,52 @@ poll_tick(gpointer data)
 	HalDevice *dev = data;
 	if (dev->hung || dev->queued > 0)
 		return G_SOURCE_CONTINUE;
-	op_submit(op_new(dev, dev->opened ? OP_STATUS : OP_OPEN));
+	poll_now(dev);
 	return G_SOURCE_CONTINUE;
+}
+
+/* A USB device arrived or left (main loop, from hotplug.c): poll every USB
+ * device now.  One with work queued is polled when its queue drains, so the
+ * poll starts after the event and never opens a device twice. */
+static void
+on_hotplug(void *data)
+{
+	HalManager *m = data;
+	for (guint i = 0; i < m->devices->len; i++) {
+		HalDevice *dev = m->devices->pdata[i];
+		if (!(dev->drv->caps & HAL_CAP_USB))
+			continue;
+		if (dev->hung || dev->queued > 0) {
+			dev->repoll = TRUE;
+			continue;
+		}
+		poll_now(dev);
+		m->hotplug_polls++;
+	}
+}
+
+/* Starts hotplug when a USB device is configured; polling alone otherwise. */
+static void
+start_hotplug(HalManager *m)
+{
+	static gboolean told; /* the platform will not change: say it once */
+	gboolean usb = FALSE;
+	for (guint i = 0; i < m->devices->len && !usb; i++)
+		usb = (((HalDevice *)m->devices->pdata[i])->drv->caps & HAL_CAP_USB) != 0;
+	if (!usb)
+		return;
+	GError *e = NULL;
+	m->hotplug = hal_hotplug_start(m->loop, on_hotplug, m, &e);
+	if (m->hotplug)
+		return;
+	if (!g_error_matches(e, HAL_ERROR, HAL_ERROR_UNSUPPORTED)) {
+		g_warning("usb hotplug not watched (%s); USB devices are found by polling",
+			  e->message);
+	} else if (!told) {
+		g_message("usb hotplug: %s; USB devices are found by polling", e->message);
+		told = TRUE;
+	}
+	g_error_free(e);
 }
 
 /* ---- the manager ---- */
@@ -720,6 +836,7 @@ hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data, GError
 		op_submit(op_new(dev, OP_OPEN));
 		dev->poll_src = g_timeout_add((guint)dev->poll_ms, poll_tick, dev);
 	}
+	start_hotplug(m);
 	return m;
 }
 
@@ -728,6 +845,9 @@ hal_manager_free(HalManager *m)
 {
 	if (!m)
 		return;
+	m->closing = TRUE;
+	hal_hotplug_stop(m->hotplug);
+	m->hotplug = NULL;
 	for (guint i = 0; i < m->devices->len; i++) {
 		HalDevice *dev = m->devices->pdata[i];
 		if (dev->hung) {
@@ -771,7 +891,7 @@ hal_manager_list(HalManager *m)
 {
 	GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)hal_info_free);
 	for (guint i = 0; i < m->devices->len; i++)
-		g_ptr_array_add(list, info_of(m->devices->pdata[i]));
+		g_ptr_array_add(list, info_of(m->devices->pdata[i], TRUE));
 	return list;
 }
 
@@ -779,7 +899,7 @@ HalInfo *
 hal_manager_get(HalManager *m, const char *name)
 {
 	HalDevice *dev = find_device(m, name);
-	return dev ? info_of(dev) : NULL;
+	return dev ? info_of(dev, TRUE) : NULL;
 }
 
 static gboolean
@@ -873,7 +993,7 @@ hal_manager_refresh(HalManager *m, const char *name, HalInfoFunc done, void *dat
 	HalDevice *dev;
 	GError *e = NULL;
 	if (!device_usable(m, name, &dev, &e)) {
-		HalInfo *info = dev ? info_of(dev) : NULL;
+		HalInfo *info = dev ? info_of(dev, TRUE) : NULL;
 		done(info, e, data);
 		hal_info_free(info);
 		g_error_free(e);
@@ -896,4 +1016,16 @@ hal_manager_set_advisory(HalManager *m, const char *name, const char *reason, co
 	g_free(dev->advisory_detail);
 	dev->advisory_detail = g_strdup(reason ? detail : NULL);
 	set_state(dev, dev->driver_state, (const char *const *)dev->driver_reasons);
+}
+
+gboolean
+hal_manager_hotplug_active(const HalManager *m)
+{
+	return m->hotplug != NULL;
+}
+
+guint
+hal_manager_hotplug_polls(const HalManager *m)
+{
+	return m->hotplug_polls;
 }

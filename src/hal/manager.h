@@ -20,12 +20,13 @@ typedef struct {
 	char *driver;
 	char *driver_version;
 	HalClass klass;
-	HalState state;
+	HalState state;       /* busy while a capture is queued or runs on a ready or
+			       * degraded device; the listener never sees busy */
 	char **reasons;       /* NULL-terminated */
 	char *serial;
 	char *firmware;
 	char *last_error;     /* the last failure's message, or NULL */
-	gint64 state_since;   /* unix seconds */
+	gint64 state_since;   /* unix seconds (when busy: since the capture was asked for) */
 	gint64 last_poll;     /* unix seconds, 0 = never */
 	int64_t counter_total;
 	int64_t counter_since_clean;
@@ -42,10 +43,14 @@ const char *hal_state_name(HalState state);
  * ERROR reads "FILE:LINE: reason". */
 gboolean hal_config_check(const EktpConfig *cfg, GError **error);
 
-/* Called on the main loop whenever a device's state or reasons change. */
+/* Called on the main loop whenever a device's state or reasons change.  Busy
+ * is not a change here: NOW and BEFORE never say busy for a capture, or every
+ * capture would add two audit rows. */
 typedef void (*HalStateFunc)(const HalInfo *now, HalState before, void *data);
 
-/* Builds the devices (checked as hal_config_check) and starts polling them.
+/* Builds the devices (checked as hal_config_check) and starts polling them;
+ * when a device's driver has HAL_CAP_USB, also watches USB hotplug so those
+ * devices are polled as soon as a USB device arrives or leaves.
  * CFG is borrowed for the manager's life.  Caller frees. */
 HalManager *hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data,
 			    GError **error);
@@ -96,5 +101,15 @@ void hal_manager_set_advisory(HalManager *m, const char *name, const char *reaso
  * fresh snapshot or an error. */
 typedef void (*HalInfoFunc)(const HalInfo *info, GError *error, void *data);
 void hal_manager_refresh(HalManager *m, const char *name, HalInfoFunc done, void *data);
+
+/* Whether USB hotplug is watched (a USB device is configured and libusb has hotplug). */
+gboolean hal_manager_hotplug_active(const HalManager *m);
+/* How many polls a hotplug event started so far (for tests). */
+guint hal_manager_hotplug_polls(const HalManager *m);
+
+/* For unit tests: makes DRV (borrowed for the process's life) known by its
+ * name as if it were built in.  At most 7; call before any configuration is
+ * checked, from one thread. */
+void hal_manager_add_test_driver(const HalDriver *drv);
 
 #endif

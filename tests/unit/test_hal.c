@@ -3,7 +3,9 @@
  * The device manager's threading contract: a driver method runs on the
  * device's worker, but its result is applied only on the main loop, never on
  * the worker (state, listeners and the store live on the loop), and a hung
- * method is answered by the timeout while the late result is dropped.
+ * method is answered by the timeout while the late result is dropped.  While
+ * a capture runs, snapshots show the device busy, but the listener (the audit
+ * log) never hears of it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,28 +20,28 @@ typedef struct {
 	EktpConfig *cfg;
 	HalManager *m;
 	int changes;
+	gboolean listener_saw_busy;
 	GThread *listener_thread;
 } Fixture;
 
 static void
 on_state(const HalInfo *now, HalState before, void *data)
 {
-	(void)now, (void)before;
 	Fixture *f = data;
 	f->changes++;
 	f->listener_thread = g_thread_self();
+	if (now->state == HAL_STATE_BUSY || before == HAL_STATE_BUSY)
+		f->listener_saw_busy = TRUE;
 }
 
 static int
-setup(void **state)
+setup_with(void **state, const char *conf_text)
 {
 	Fixture *f = g_new0(Fixture, 1);
 	GError *error = NULL;
 	tu_quiet_logs();
 	f->dir = tu_tmp_dir("hal");
-	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf",
-					      "[device cam]\ndriver = sim-iris\n"
-					      "poll_interval = 100\ntimeout = 200\n");
+	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf", conf_text);
 	f->cfg = cfg_load(conf, f->dir, &error);
 	if (!f->cfg)
 		fail_msg("cfg_load: %s", error->message);
@@ -48,6 +50,21 @@ setup(void **state)
 		fail_msg("hal_manager_new: %s", error->message);
 	*state = f;
 	return 0;
+}
+
+static int
+setup(void **state)
+{
+	return setup_with(state, "[device cam]\ndriver = sim-iris\n"
+				 "poll_interval = 100\ntimeout = 200\n");
+}
+
+/* Every answer takes 300 ms: long enough to look at the device meanwhile. */
+static int
+setup_slow(void **state)
+{
+	return setup_with(state, "[device cam]\ndriver = sim-iris\ndelay = 300\n"
+				 "poll_interval = 100\ntimeout = 3000\n");
 }
 
 static int
@@ -129,6 +146,129 @@ test_unknown_fault_and_device(void **state)
 	assert_int_equal(done, -1);
 }
 
+typedef struct {
+	int calls;
+	gboolean ok;
+	HalState state_in_callback;
+	Fixture *f;
+} Captured;
+
+static void
+capture_done(HalImage *image, const HalCaptureMeta *meta, GError *error, void *data)
+{
+	(void)meta;
+	Captured *c = data;
+	c->calls++;
+	c->ok = image && !error;
+	c->state_in_callback = state_of(c->f);
+	if (image) {
+		g_free(image->pixels);
+		g_free(image);
+	}
+}
+
+/* Runs the loop for MS milliseconds, or until *DONE; TRUE when busy was seen
+ * in every snapshot taken meanwhile (list and get). */
+static gboolean
+busy_throughout(Fixture *f, const int *done, guint ms)
+{
+	gboolean busy = TRUE;
+	gint64 end = g_get_monotonic_time() + ms * 1000;
+	while (!*done && g_get_monotonic_time() < end) {
+		g_autoptr(GPtrArray) list = hal_manager_list(f->m);
+		HalInfo *listed = list->pdata[0];
+		busy = busy && state_of(f) == HAL_STATE_BUSY && listed->state == HAL_STATE_BUSY;
+		g_main_context_iteration(NULL, FALSE), g_usleep(5000);
+	}
+	return busy;
+}
+
+static gboolean
+wait_captured(const Captured *c)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (c->calls == 0 && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	return c->calls == 1;
+}
+
+static void
+test_capture_shows_busy_quietly(void **state)
+{
+	Fixture *f = *state;
+	assert_true(wait_for(f, HAL_STATE_READY));
+	int changes = f->changes;
+	gint64 asked = g_get_real_time() / G_USEC_PER_SEC;
+
+	Captured c = { .f = f };
+	hal_manager_capture(f->m, "cam", HAL_POS_RIGHT_EYE, capture_done, &c);
+	/* Busy from the moment it is asked for, through the 300 ms it takes
+	 * (status polls come due meanwhile and wait), until it completes. */
+	HalInfo *i = hal_manager_get(f->m, "cam");
+	assert_int_equal(i->state, HAL_STATE_BUSY);
+	assert_true(i->state_since >= asked);
+	hal_info_free(i);
+	assert_true(busy_throughout(f, &c.calls, 200));
+	assert_true(wait_captured(&c));
+	assert_true(c.ok);
+	/* Its completion already sees the device ready again. */
+	assert_int_equal(c.state_in_callback, HAL_STATE_READY);
+	assert_int_equal(state_of(f), HAL_STATE_READY);
+	/* Busy was shown, never reported: no audit row pairs per capture. */
+	assert_int_equal(f->changes, changes);
+	assert_false(f->listener_saw_busy);
+}
+
+static void
+test_busy_returns_to_degraded(void **state)
+{
+	Fixture *f = *state;
+	assert_true(wait_for(f, HAL_STATE_READY));
+	hal_manager_set_advisory(f->m, "cam", "quality-declining", "trend");
+	assert_int_equal(state_of(f), HAL_STATE_DEGRADED);
+	int changes = f->changes;
+
+	Captured c = { .f = f };
+	hal_manager_capture(f->m, "cam", HAL_POS_LEFT_EYE, capture_done, &c);
+	HalInfo *i = hal_manager_get(f->m, "cam");
+	assert_int_equal(i->state, HAL_STATE_BUSY);
+	/* The warning still shows while busy. */
+	assert_non_null(i->reasons[0]);
+	assert_string_equal(i->reasons[0], "quality-declining");
+	hal_info_free(i);
+	assert_true(busy_throughout(f, &c.calls, 200));
+	assert_true(wait_captured(&c));
+	assert_int_equal(state_of(f), HAL_STATE_DEGRADED);
+	assert_int_equal(f->changes, changes);
+	assert_false(f->listener_saw_busy);
+}
+
+static void
+refresh_done(const HalInfo *info, GError *error, void *data)
+{
+	(void)info;
+	*(int *)data = error ? -1 : 1;
+}
+
+/* A status read is no long operation: the device stays ready meanwhile. */
+static void
+test_status_read_is_not_busy(void **state)
+{
+	Fixture *f = *state;
+	assert_true(wait_for(f, HAL_STATE_READY));
+	int done = 0;
+	hal_manager_refresh(f->m, "cam", refresh_done, &done);
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	int samples = 0;
+	while (!done && g_get_monotonic_time() < end) {
+		assert_int_equal(state_of(f), HAL_STATE_READY);
+		samples++;
+		g_main_context_iteration(NULL, FALSE), g_usleep(5000);
+	}
+	assert_int_equal(done, 1);
+	assert_true(samples > 10); /* it did take its 300 ms */
+}
+
 int
 main(void)
 {
@@ -137,6 +277,10 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hung_method_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_fault_and_device, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_shows_busy_quietly, setup_slow,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_busy_returns_to_degraded, setup_slow, teardown),
+		cmocka_unit_test_setup_teardown(test_status_read_is_not_busy, setup_slow, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
