@@ -429,12 +429,15 @@ cfg_load(const char *file, const char *state_dir, GError **error)
 	char *abs = resolve(cwd, cfg->state_dir);
 	g_free(cfg->state_dir);
 	cfg->state_dir = abs;
-	abs = resolve(cfg->state_dir, cfg->socket_path);
-	g_free(cfg->socket_path);
-	cfg->socket_path = abs;
-	abs = resolve(cfg->state_dir, cfg->database);
-	g_free(cfg->database);
-	cfg->database = abs;
+	/* Every file name setting is relative to the state directory. */
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+		if (settings[i].type != CFG_PATH)
+			continue;
+		char **slot = (char **)((char *)cfg + settings[i].offset);
+		abs = resolve(cfg->state_dir, *slot);
+		g_free(*slot);
+		*slot = abs;
+	}
 	if (strlen(cfg->socket_path) > 107) {
 		fail_at(error, file, index_line(&ix, "daemon", "socket"),
 			"socket: '%s' is longer than a Unix socket path may be (107 bytes)",

@@ -76,6 +76,13 @@ is "no attempt beyond the last" "$STATUS" 409
 
 # The session survives a restart (kill -9 included).
 stop_daemon KILL
+is "the workstation key was created in the state directory, mode 0600" \
+	"$(stat -c %a "$T/var/workstation.key" 2>&1)" 600
+chmod 644 "$T/var/workstation.key"
+out=$("$EKTPD" -c "$CONF" -S "$T/var" 2>&1)
+is "ektpd refuses to start with a key file others may read" $? 1
+like "naming the file and the rule" "$out" "workstation.key.*0644.*chmod 600"
+chmod 600 "$T/var/workstation.key"
 start_daemon
 api GET "/v1/enrollments/$ID1" "" "$OP"
 is "after kill -9 the session is still open" "$(jget .state)" open
