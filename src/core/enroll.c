@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "core/selftest.h"
 #include "image/image.h"
 #include "quality/quality.h"
 #include "util/timefmt.h"
@@ -326,6 +327,7 @@ typedef struct {
 	GBytes *png;       /* an upload, or the encoded capture */
 	HalImage *image;   /* a device capture */
 	char *device, *driver, *driver_version, *serial;
+	gint64 latency_ms; /* a device capture's, from request to image */
 	gboolean upload;
 	/* worker results */
 	int quality;
@@ -539,6 +541,19 @@ better(gboolean new_passes, int new_q, const StoreItem *old)
 	return new_q > old->quality;
 }
 
+/* A device capture joins the device's history, from which its trend is drawn. */
+static void
+record_history(Attempt *a, gboolean ok, int quality)
+{
+	SelftestDeps sd = { a->deps.store, a->deps.hal, a->deps.cfg };
+	GError *e = NULL;
+	if (selftest_record_capture(&sd, a->device, ok, quality, a->latency_ms, "enroll", &e) < 0) {
+		g_warning("device %s: capture not recorded in its history: %s", a->device,
+			  e->message);
+		g_error_free(e);
+	}
+}
+
 /* Main loop: keep the better attempt, count it, audit it. */
 static void
 attempt_store(GObject *source, GAsyncResult *res, gpointer data)
@@ -636,6 +651,8 @@ attempt_store(GObject *source, GAsyncResult *res, gpointer data)
 		: strcmp(status, "retry") == 0	? "please try again"
 						: "no attempts left: the best one is kept as forced and "
 						  "needs a supervisor's approval");
+	if (!a->upload)
+		record_history(a, TRUE, a->quality);
 	a->done(&r, NULL, a->data);
 	g_free(r.message);
 	store_item_free(old);
@@ -661,7 +678,9 @@ static void
 captured(HalImage *image, const HalCaptureMeta *meta, GError *error, void *data)
 {
 	Attempt *a = data;
+	a->latency_ms = (meta->ended_us - meta->started_us) / 1000;
 	if (!image) {
+		record_history(a, FALSE, -1);
 		attempt_fail(a, error);
 		return;
 	}

@@ -14,6 +14,16 @@
 
 #include "quality/quality.h"
 
+/* Beyond the configured quality drop, a device's trend also turns when its
+ * newest captures take at least TREND_LATENCY_FACTOR times as long as its
+ * first ones and TREND_LATENCY_MIN_MS more (a sensor needing several tries
+ * inside the driver, a failing USB link), or when at least TREND_FAILURE_SHARE
+ * of them failed, TREND_FAILURE_RISE more than in its baseline. */
+#define TREND_LATENCY_FACTOR 2.0
+#define TREND_LATENCY_MIN_MS 150.0
+#define TREND_FAILURE_SHARE 0.3
+#define TREND_FAILURE_RISE 0.25
+
 typedef struct {
 	SelftestDeps deps;
 	char *device;
@@ -314,8 +324,18 @@ selftest_trend(Store *st, const char *device, gint64 window, gint64 drop, Selfte
 	window_means(base, &out->baseline_mean, &out->baseline_latency_ms, &base_fail);
 	window_means(recent, &out->recent_mean, &out->recent_latency_ms, &out->recent_failure_rate);
 	out->samples = recent->len;
-	out->declining = out->baseline_mean >= 0 && out->recent_mean >= 0 &&
-			 out->baseline_mean - out->recent_mean >= (double)drop;
+	/* Worst first: a device that fails is worse than a slow one, a slow one
+	 * worse than one whose images got poorer. */
+	if (out->recent_failure_rate >= TREND_FAILURE_SHARE &&
+	    out->recent_failure_rate - base_fail >= TREND_FAILURE_RISE)
+		out->reason = "failures-rising";
+	else if (out->recent_latency_ms >= TREND_LATENCY_FACTOR * out->baseline_latency_ms &&
+		 out->recent_latency_ms - out->baseline_latency_ms >= TREND_LATENCY_MIN_MS)
+		out->reason = "latency-rising";
+	else if (out->baseline_mean >= 0 && out->recent_mean >= 0 &&
+		 out->baseline_mean - out->recent_mean >= (double)drop)
+		out->reason = "quality-declining";
+	out->declining = out->reason != NULL;
 	out->summary = g_strdup_printf("mean quality %.0f, baseline %.0f, over last %u captures; "
 				       "latency %.0f ms (baseline %.0f); %.0f%% failed",
 				       out->recent_mean, out->baseline_mean, recent->len,
@@ -324,7 +344,8 @@ selftest_trend(Store *st, const char *device, gint64 window, gint64 drop, Selfte
 	return 0;
 }
 
-/* Sets DEVICE's advisory from its trend. */
+/* Sets DEVICE's advisory from its trend (the reason keyword names the figure
+ * that moved). */
 static int
 update_advisory(const SelftestDeps *deps, const char *device, GError **error)
 {
@@ -332,8 +353,7 @@ update_advisory(const SelftestDeps *deps, const char *device, GError **error)
 	if (selftest_trend(deps->store, device, deps->cfg->trend_window,
 			   deps->cfg->trend_quality_drop, &t, error) < 0)
 		return -1;
-	hal_manager_set_advisory(deps->hal, device, t.declining ? "quality-declining" : NULL,
-				 t.declining ? t.summary : NULL);
+	hal_manager_set_advisory(deps->hal, device, t.reason, t.declining ? t.summary : NULL);
 	selftest_trend_clear(&t);
 	return 0;
 }

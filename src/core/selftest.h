@@ -46,6 +46,8 @@ typedef struct {
 	double baseline_latency_ms, recent_latency_ms;
 	double recent_failure_rate; /* share of failed captures in the recent window */
 	gboolean declining;
+	const char *reason;   /* static: "quality-declining", "latency-rising",
+				 "failures-rising"; NULL when not declining */
 	char *summary;        /* e.g. "mean quality 58, baseline 81, over last 20 captures" */
 } SelftestTrend;
 

@@ -105,6 +105,15 @@ ClientResult
 client_request(Client *client, const char *method, const char *path,
 	       JsonObject *body, ClientReply **reply, GError **error)
 {
+	g_autoptr(GBytes) bytes = body ? body_bytes(body) : NULL;
+	return client_request_bytes(client, method, path, "application/json", bytes, reply,
+				    error);
+}
+
+ClientResult
+client_request_bytes(Client *client, const char *method, const char *path,
+		     const char *content_type, GBytes *body, ClientReply **reply, GError **error)
+{
 	g_autofree char *uri = g_strconcat("http://localhost", path, NULL);
 	g_autoptr(SoupMessage) msg = soup_message_new(method, uri);
 	if (!msg) {
@@ -118,10 +127,8 @@ client_request(Client *client, const char *method, const char *path,
 		g_autofree char *auth = g_strconcat("Bearer ", client->token, NULL);
 		soup_message_headers_replace(headers, "Authorization", auth);
 	}
-	if (body) {
-		g_autoptr(GBytes) bytes = body_bytes(body);
-		soup_message_set_request_body_from_bytes(msg, "application/json", bytes);
-	}
+	if (body)
+		soup_message_set_request_body_from_bytes(msg, content_type, body);
 
 	g_autoptr(GBytes) answer = soup_session_send_and_read(client->session, msg, NULL, error);
 	if (!answer)

@@ -43,6 +43,11 @@ void client_set_token(Client *client, const char *token);
 ClientResult client_request(Client *client, const char *method, const char *path,
 			    JsonObject *body, ClientReply **reply, GError **error);
 
+/* The same with a raw body (borrowed, may be NULL) of content_type (borrowed), e.g. a PNG. */
+ClientResult client_request_bytes(Client *client, const char *method, const char *path,
+				  const char *content_type, GBytes *body, ClientReply **reply,
+				  GError **error);
+
 void client_reply_free(ClientReply *reply);
 
 /* The error message of a non-2xx answer: the API's error.message, else the HTTP status line.

@@ -5,7 +5,9 @@
  *
  * The command table below is the one list of commands: the parser matches its words, and the
  * general --help, each command's usage line and `ektpctl help COMMAND` are all generated from
- * it. ektpctl shares no code with the daemon; the API's JSON (docs/api.md) is the contract.
+ * it. The commands for accounts, the audit log and devices are here; enrollment sessions are in
+ * enroll.c, records, supervisor decisions and reports in records.c (ctl.h holds what they
+ * share). ektpctl shares no code with the daemon; the API's JSON (docs/api.md) is the contract.
  *
  * Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 the daemon cannot be reached.
  */
@@ -16,51 +18,13 @@
 #include <string.h>
 
 #include "ektpctl/client.h"
+#include "ektpctl/ctl.h"
 #include "ektpctl/output.h"
 #include "ektpctl/secret.h"
 #include "util/version.h"
 
 #define EKTPCTL_VERSION EKTP_VERSION
-#define CMD_MAX_ARGS 2
-#define CMD_MAX_OPTS 2
-#define HTTP_UNAUTHORIZED 401
-#define LOGIN_HINT "not logged in or session expired: run `ektpctl login NAME`"
-
-enum rc { RC_OK = 0, RC_FAIL = 1, RC_USAGE = 2, RC_UNREACHABLE = 3 };
-
-/* call() flag: the body carries a PIN, so a 401 answer means that PIN was wrong, not that the
- * session is gone; show the daemon's own message. */
-#define CALL_PIN_CHECK 1u
-
-struct ctx;
-
-struct cmd_opt {
-	const char *name; /* without the leading "--"; NULL ends the list */
-	const char *metavar;
-	bool required;
-	const char *help;
-};
-
-struct cmd {
-	const char *words;              /* the command's words, e.g. "user add" */
-	const char *args[CMD_MAX_ARGS]; /* required positional arguments, by metavar */
-	struct cmd_opt opts[CMD_MAX_OPTS];
-	bool token; /* send the stored session token; a 401 then means "log in" */
-	int (*run)(struct ctx *c);
-	const char *summary; /* one line for the command list */
-	const char *help;    /* paragraph for the command's own help */
-};
-
-/* One run of ektpctl: the command, its parsed arguments and the connection. */
-struct ctx {
-	const struct cmd *cmd;
-	const char *args[CMD_MAX_ARGS]; /* borrowed from argv */
-	const char *opts[CMD_MAX_OPTS]; /* borrowed from argv; NULL when not given */
-	bool json;
-	const char *socket_path; /* borrowed from main */
-	const char *token_path;  /* borrowed from run_cmd */
-	Client *client;          /* borrowed from run_cmd */
-};
+#define HELP_SYNOPSIS_MAX 40
 
 static int cmd_status(struct ctx *c);
 static int cmd_login(struct ctx *c);
@@ -147,154 +111,87 @@ static const struct cmd commands[] = {
 		  "cameras capture and score a test image and time it; printers and encoders\n"
 		  "report identity, state and counters. Results are stored (see selftest\n"
 		  "history). Exits 1 when any test fails. Technician only." },
+	{ .words = "enroll", .token = true, .run = cmd_enroll,
+	  .opts = { { "from", "FILE", false, "enroll the residents in FILE.json, no questions asked" } },
+	  .summary = "enroll residents: demographics, captures, commit",
+	  .help = "With --from, enrolls every resident in FILE: a JSON object or an array of\n"
+		  "objects with the demographic fields of docs/api.md (nik, kk, name, birth_place,\n"
+		  "birth_date, gender, blood_type, religion, marital_status, occupation, address,\n"
+		  "rt, rw, village_code, citizenship, and nationality for WNA), optionally\n"
+		  "\"reenroll\": true, \"exceptions\": [{\"modality\", \"position\", \"kind\",\n"
+		  "\"reason\"}] and \"images\": {\"finger-1\" ... \"finger-10\", \"iris-1\", \"iris-2\",\n"
+		  "\"face\", \"signature\": PNG path relative to FILE's folder}. Positions without an\n"
+		  "exception or an image are captured from the devices, an attempt repeated while\n"
+		  "the daemon says \"retry\"; then the session is committed. Prints one line per\n"
+		  "resident: ID STATE [needs: ...] [warnings: ...], or \"- refused\" with every\n"
+		  "problem; a resident that fails is abandoned and the next one goes on. Exits 1\n"
+		  "when any resident failed.\n"
+		  "Without --from, on a terminal, asks for each field (checked as typed, then by\n"
+		  "the daemon), guides every capture ([r]etry, [e]xception, [a]ccept best), shows\n"
+		  "a summary and commits. Operator or supervisor." },
+	{ .words = "enrollments", .token = true, .run = cmd_enrollments,
+	  .summary = "list open enrollment sessions",
+	  .help = "Lists the open enrollment sessions: id, NIK, name, operator, times and how many\n"
+		  "positions still lack a capture or an exception. Operator or supervisor." },
+	{ .words = "enrollment show", .args = { "ID" }, .token = true, .run = cmd_enrollment_show,
+	  .summary = "show an enrollment session's captures and what is missing",
+	  .help = "Shows enrollment ID: state, resident, warnings, every capture with its\n"
+		  "quality, the exceptions and the positions still missing. Operator or supervisor." },
+	{ .words = "enrollment abandon", .args = { "ID" }, .token = true,
+	  .run = cmd_enrollment_abandon,
+	  .summary = "abandon an open enrollment session",
+	  .help = "Abandons enrollment ID; the daemon erases its images. Operator or supervisor." },
+	{ .words = "records", .token = true, .run = cmd_records,
+	  .opts = { { "state", "STATE", false,
+		      "captured, approved, print_ready, on_hold, rejected or superseded" },
+		    { "nik", "NIK", false, "only the records of this NIK" },
+		    { "from", "DATE", false, "created on or after DATE (YYYY-MM-DD)" },
+		    { "to", "DATE", false, "created on or before DATE (YYYY-MM-DD)" },
+		    { "limit", "N", false, "at most N records (default 100)" } },
+	  .summary = "list records",
+	  .help = "Lists committed records, oldest first, following the daemon's pages up to\n"
+		  "--limit. Operator or supervisor." },
+	{ .words = "record show", .args = { "ID|NIK" }, .token = true, .run = cmd_record_show,
+	  .summary = "show a record's demographics, state and capture quality",
+	  .help = "Shows record ID, or, for a 16-digit NIK, that NIK's active record (all of its\n"
+		  "records when it has several active ones or none): state, demographics,\n"
+		  "warnings, approvals and each capture's quality and device. Never image bytes.\n"
+		  "Operator or supervisor." },
+	{ .words = "record export", .args = { "ID", "DIR" }, .token = true,
+	  .run = cmd_record_export,
+	  .summary = "write a record's images as PNG files into DIR",
+	  .help = "Writes the images of record ID into DIR (created with mode 0700 if needed), one\n"
+		  "PNG file each, named by the daemon (finger-02.png ...), and prints their names.\n"
+		  "Refuses to overwrite an existing file: nothing is written then. With --json\n"
+		  "prints the daemon's answer without the image data, plus each file's path and\n"
+		  "size. The export is audited. Supervisor only." },
+	{ .words = "approve", .args = { "ID" }, .token = true, .run = cmd_approve,
+	  .summary = "approve a captured or held record",
+	  .help = "Approves record ID (from state captured or on_hold). Supervisor only." },
+	{ .words = "reject", .args = { "ID" }, .token = true, .run = cmd_reject,
+	  .opts = { { "reason", "TEXT", true, "why, kept with the record" } },
+	  .summary = "reject a record",
+	  .help = "Rejects record ID for the reason given; its NIK may then be enrolled again.\n"
+		  "Supervisor only." },
+	{ .words = "hold", .args = { "ID" }, .token = true, .run = cmd_hold,
+	  .opts = { { "reason", "TEXT", true, "why, kept with the record" } },
+	  .summary = "put a record on hold",
+	  .help = "Puts record ID on hold for the reason given, until approved or rejected.\n"
+		  "Supervisor only." },
+	{ .words = "report coverage", .token = true, .run = cmd_report_coverage,
+	  .opts = { { "by", "kecamatan|day", false, "one row per kecamatan (default) or per day" },
+		    { "from", "DATE", false, "records created on or after DATE (YYYY-MM-DD)" },
+		    { "to", "DATE", false, "records created on or before DATE (YYYY-MM-DD)" } },
+	  .summary = "show recording coverage against the regency's target",
+	  .help = "Counts the records by kecamatan or by day and sets them against the office's\n"
+		  "regency: population, the adult share, the target (people who must hold a\n"
+		  "KTP-el) and the share recorded so far. Supervisor or admin." },
 };
-
-/* ---- reading the API's JSON ---- */
-
-/* Member name of o (which may be NULL) when it is a JSON value of the given type. Borrowed. */
-static JsonNode *
-get_value(JsonObject *o, const char *name, GType type)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != type)
-		return NULL;
-	return n;
-}
-
-/* Borrowed from o; NULL when missing, null or not a string. */
-static const char *
-get_str(JsonObject *o, const char *name)
-{
-	JsonNode *n = get_value(o, name, G_TYPE_STRING);
-	return n ? json_node_get_string(n) : NULL;
-}
-
-static bool
-get_int(JsonObject *o, const char *name, gint64 *value)
-{
-	JsonNode *n = get_value(o, name, G_TYPE_INT64);
-	if (n)
-		*value = json_node_get_int(n);
-	return n != NULL;
-}
-
-static bool
-get_bool(JsonObject *o, const char *name)
-{
-	JsonNode *n = get_value(o, name, G_TYPE_BOOLEAN);
-	return n && json_node_get_boolean(n);
-}
-
-/* Borrowed from o; NULL when missing or not an object. */
-static JsonObject *
-get_obj(JsonObject *o, const char *name)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-}
-
-/* Any scalar member as text, "-" when missing or null. Caller frees. */
-static char *
-get_text(JsonObject *o, const char *name)
-{
-	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
-	if (!n || !JSON_NODE_HOLDS_VALUE(n))
-		return g_strdup("-");
-	GType type = json_node_get_value_type(n);
-	if (type == G_TYPE_STRING)
-		return g_strdup(json_node_get_string(n));
-	if (type == G_TYPE_INT64)
-		return g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(n));
-	if (type == G_TYPE_BOOLEAN)
-		return g_strdup(json_node_get_boolean(n) ? "yes" : "no");
-	if (type == G_TYPE_DOUBLE)
-		return g_strdup_printf("%g", json_node_get_double(n));
-	return g_strdup("-");
-}
-
-/* Overwrites the string member name of o (a PIN) before the object is freed. */
-static void
-wipe_member(JsonObject *o, const char *name)
-{
-	JsonNode *n = get_value(o, name, G_TYPE_STRING);
-	if (n) {
-		char *s = (char *)json_node_get_string(n);
-		explicit_bzero(s, strlen(s));
-	}
-}
-
-/* ---- talking to the daemon ---- */
-
-/* Sends one request (path and body borrowed). Whenever the daemon answers, *reply gets the
- * answer (caller frees). Returns RC_OK for a 2xx answer; otherwise prints why and returns the
- * exit code. With --json an error answer is printed too. */
-static int
-call(struct ctx *c, const char *method, const char *path, JsonObject *body,
-     unsigned flags, ClientReply **reply)
-{
-	g_autoptr(GError) error = NULL;
-	switch (client_request(c->client, method, path, body, reply, &error)) {
-	case CLIENT_UNREACHABLE:
-		out_error("cannot reach ektpd at %s: %s", c->socket_path, error->message);
-		return RC_UNREACHABLE;
-	case CLIENT_FAILED:
-		out_error("%s", error->message);
-		return RC_FAIL;
-	case CLIENT_OK:
-		break;
-	}
-	guint status = (*reply)->status;
-	if (status >= 200 && status < 300)
-		return RC_OK;
-	if (c->json)
-		out_json((*reply)->root);
-	if (status == HTTP_UNAUTHORIZED && c->cmd->token && !(flags & CALL_PIN_CHECK))
-		out_error(LOGIN_HINT);
-	else
-		out_error("%s", client_reply_message(*reply));
-	return RC_FAIL;
-}
-
-/* With --json prints the answer as is and returns true: the command has nothing to add. */
-static bool
-print_json(const struct ctx *c, const ClientReply *r)
-{
-	if (c->json)
-		out_json(r->root);
-	return c->json;
-}
-
-/* The API path /v1/COLLECTION/NAME/what with NAME percent-encoded, or NULL for "." and "..":
- * URI normalisation would turn those, even encoded, into another route. Caller frees. */
-static char *
-item_path(const char *collection, const char *name, const char *what)
-{
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return NULL;
-	g_autofree char *segment = g_uri_escape_string(name, NULL, FALSE);
-	return g_strdup_printf("/v1/%s/%s/%s", collection, segment, what);
-}
 
 static char *
 user_path(const char *name, const char *what)
 {
-	return item_path("users", name, what);
-}
-
-static int
-fail(const GError *error)
-{
-	out_error("%s", error->message);
-	return RC_FAIL;
-}
-
-static const char *
-opt_value(const struct ctx *c, const char *name)
-{
-	for (int i = 0; i < CMD_MAX_OPTS && c->cmd->opts[i].name; i++)
-		if (strcmp(c->cmd->opts[i].name, name) == 0)
-			return c->opts[i];
-	g_assert_not_reached();
+	return ctl_item_path("users", name, what);
 }
 
 /* ---- help and usage, generated from the table ---- */
@@ -315,10 +212,12 @@ cmd_synopsis(const struct cmd *cmd)
 static void
 print_global_help(void)
 {
+	/* A synopsis wider than HELP_SYNOPSIS_MAX puts its summary on the next line. */
 	int width = (int)strlen("help COMMAND");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
 		g_autofree char *syn = cmd_synopsis(&commands[i]);
-		width = MAX(width, (int)strlen(syn));
+		if ((int)strlen(syn) <= HELP_SYNOPSIS_MAX)
+			width = MAX(width, (int)strlen(syn));
 	}
 	printf("usage: ektpctl [-S DIR | -s SOCKET] [--json] COMMAND [ARGS]\n\n"
 	       "Controls ektpd, the e-KTP enrollment workstation daemon, through its socket.\n\n"
@@ -332,7 +231,10 @@ print_global_help(void)
 	       "commands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
 		g_autofree char *syn = cmd_synopsis(&commands[i]);
-		printf("  %-*s  %s\n", width, syn, commands[i].summary);
+		if ((int)strlen(syn) > width)
+			printf("  %s\n  %-*s  %s\n", syn, width, "", commands[i].summary);
+		else
+			printf("  %-*s  %s\n", width, syn, commands[i].summary);
 	}
 	printf("  %-*s  %s\n\n", width, "help COMMAND", "show a command's usage and help");
 	printf("exit status: 0 done, 1 refused or failed, 2 usage error, 3 cannot reach ektpd\n");
@@ -344,19 +246,21 @@ print_cmd_help(const struct cmd *cmd)
 	g_autofree char *syn = cmd_synopsis(cmd);
 	printf("usage: ektpctl %s\n\n%s\n", syn, cmd->help);
 	if (cmd->opts[0].name) {
+		int width = 12;
+		for (int i = 0; i < CMD_MAX_OPTS && cmd->opts[i].name; i++)
+			width = MAX(width, (int)(strlen(cmd->opts[i].name) +
+						 strlen(cmd->opts[i].metavar) + 3));
 		printf("\noptions:\n");
 		for (int i = 0; i < CMD_MAX_OPTS && cmd->opts[i].name; i++) {
 			g_autofree char *o = g_strdup_printf("--%s %s", cmd->opts[i].name,
 							     cmd->opts[i].metavar);
-			printf("  %-12s  %s\n", o, cmd->opts[i].help);
+			printf("  %-*s  %s\n", width, o, cmd->opts[i].help);
 		}
 	}
 }
 
-/* Prints "ektpctl: MESSAGE" and the usage of cmd (or of ektpctl when NULL) on stderr. */
-static int usage_error(const struct cmd *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int
-usage_error(const struct cmd *cmd, const char *fmt, ...)
+int
+ctl_usage_error(const struct cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -401,7 +305,7 @@ unknown_cmd(int argc, char **argv)
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		known = known || g_str_has_prefix(commands[i].words, group);
 	if (!known)
-		return usage_error(NULL, "unknown command '%s'", argv[0]);
+		return ctl_usage_error(NULL, "unknown command '%s'", argv[0]);
 	if (argc > 1)
 		out_error("unknown command '%s %s'", argv[0], argv[1]);
 	else
@@ -428,7 +332,7 @@ help_cmd(int argc, char **argv)
 	if (!cmd)
 		return unknown_cmd(argc, argv);
 	if (nwords < argc)
-		return usage_error(NULL, "help takes a command, not '%s'", argv[nwords]);
+		return ctl_usage_error(NULL, "help takes a command, not '%s'", argv[nwords]);
 	print_cmd_help(cmd);
 	return RC_OK;
 }
@@ -449,7 +353,7 @@ parse_cmd_opt(struct ctx *c, int argc, char **argv, int *i)
 	const struct cmd *cmd = c->cmd;
 	const char *arg = argv[*i];
 	if (strncmp(arg, "--", 2) != 0)
-		return usage_error(cmd, "unknown option '%s'", arg);
+		return ctl_usage_error(cmd, "unknown option '%s'", arg);
 	const char *name = arg + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
 	int k = 0;
@@ -457,13 +361,13 @@ parse_cmd_opt(struct ctx *c, int argc, char **argv, int *i)
 	       !(strlen(cmd->opts[k].name) == len && strncmp(cmd->opts[k].name, name, len) == 0))
 		k++;
 	if (k == CMD_MAX_OPTS || !cmd->opts[k].name)
-		return usage_error(cmd, "unknown option '%.*s'", (int)(len + 2), arg);
+		return ctl_usage_error(cmd, "unknown option '%.*s'", (int)(len + 2), arg);
 	const struct cmd_opt *opt = &cmd->opts[k];
 	const char *value = eq ? eq + 1 : *i + 1 < argc ? argv[++*i] : NULL;
 	if (!value)
-		return usage_error(cmd, "option --%s needs a value (%s)", opt->name, opt->metavar);
+		return ctl_usage_error(cmd, "option --%s needs a value (%s)", opt->name, opt->metavar);
 	if (c->opts[k])
-		return usage_error(cmd, "option --%s given twice", opt->name);
+		return ctl_usage_error(cmd, "option --%s given twice", opt->name);
 	c->opts[k] = value;
 	return RC_OK;
 }
@@ -489,14 +393,14 @@ parse_cmd_args(struct ctx *c, int argc, char **argv)
 		} else if (npos < CMD_MAX_ARGS && cmd->args[npos]) {
 			c->args[npos++] = arg;
 		} else {
-			return usage_error(cmd, "unexpected argument '%s'", arg);
+			return ctl_usage_error(cmd, "unexpected argument '%s'", arg);
 		}
 	}
 	if (npos < CMD_MAX_ARGS && cmd->args[npos])
-		return usage_error(cmd, "missing %s", cmd->args[npos]);
+		return ctl_usage_error(cmd, "missing %s", cmd->args[npos]);
 	for (int k = 0; k < CMD_MAX_OPTS && cmd->opts[k].name; k++)
 		if (cmd->opts[k].required && !c->opts[k])
-			return usage_error(cmd, "missing --%s %s", cmd->opts[k].name,
+			return ctl_usage_error(cmd, "missing --%s %s", cmd->opts[k].name,
 					   cmd->opts[k].metavar);
 	return RC_OK;
 }
@@ -507,31 +411,31 @@ static int
 cmd_status(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "GET", "/v1/status", NULL, 0, &r);
+	int rc = ctl_call(c, "GET", "/v1/status", NULL, 0, &r);
 	if (rc != RC_OK)
 		return rc;
-	if (print_json(c, r))
+	if (ctl_print_json(c, r))
 		return RC_OK;
 	gint64 uptime = 0, size = 0;
-	get_int(r->obj, "uptime_s", &uptime);
-	g_autofree char *version = get_text(r->obj, "version");
+	ctl_get_int(r->obj, "uptime_s", &uptime);
+	g_autofree char *version = ctl_get_text(r->obj, "version");
 	g_autofree char *up = out_duration(uptime);
-	g_autofree char *since = out_local_time(get_str(r->obj, "started_at"));
+	g_autofree char *since = out_local_time(ctl_get_str(r->obj, "started_at"));
 	printf("ektpd %s, up %s (since %s)\n", version, up, since);
 
-	JsonObject *db = get_obj(r->obj, "database");
-	g_autofree char *path = get_text(db, "path");
-	g_autofree char *schema = get_text(db, "schema_version");
-	g_autofree char *size_text = get_int(db, "size_bytes", &size) ? out_size(size)
+	JsonObject *db = ctl_get_obj(r->obj, "database");
+	g_autofree char *path = ctl_get_text(db, "path");
+	g_autofree char *schema = ctl_get_text(db, "schema_version");
+	g_autofree char *size_text = ctl_get_int(db, "size_bytes", &size) ? out_size(size)
 								      : g_strdup("size unknown");
 	printf("database: %s, %s, schema version %s\n", path, size_text, schema);
 
-	JsonObject *counts = get_obj(r->obj, "counts");
-	g_autofree char *users = get_text(counts, "users");
-	g_autofree char *sessions = get_text(counts, "active_sessions");
-	g_autofree char *rows = get_text(counts, "audit_rows");
+	JsonObject *counts = ctl_get_obj(r->obj, "counts");
+	g_autofree char *users = ctl_get_text(counts, "users");
+	g_autofree char *sessions = ctl_get_text(counts, "active_sessions");
+	g_autofree char *rows = ctl_get_text(counts, "audit_rows");
 	printf("users: %s, active sessions: %s, audit rows: %s\n", users, sessions, rows);
-	if (get_bool(r->obj, "bootstrap_needed"))
+	if (ctl_get_bool(r->obj, "bootstrap_needed"))
 		printf("no admin account yet: create one as root with "
 		       "`ektpctl user add NAME --role admin`\n");
 	return RC_OK;
@@ -541,9 +445,9 @@ cmd_status(struct ctx *c)
 static void
 print_session(JsonObject *o)
 {
-	g_autofree char *user = get_text(o, "user");
-	g_autofree char *role = get_text(o, "role");
-	g_autofree char *until = out_local_time(get_str(o, "expires_at"));
+	g_autofree char *user = ctl_get_text(o, "user");
+	g_autofree char *role = ctl_get_text(o, "role");
+	g_autofree char *until = out_local_time(ctl_get_str(o, "expires_at"));
 	printf("logged in as %s (%s) until %s\n", user, role, until);
 }
 
@@ -555,25 +459,25 @@ cmd_login(struct ctx *c)
 	g_autofree char *prompt = g_strdup_printf("PIN for %s: ", name);
 	g_autoptr(SecretPin) pin = secret_pin_read(prompt, &error);
 	if (!pin)
-		return fail(error);
+		return ctl_fail(error);
 
 	g_autoptr(JsonObject) body = json_object_new();
 	json_object_set_string_member(body, "user", name);
 	json_object_set_string_member(body, "pin", pin);
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "POST", "/v1/login", body, CALL_PIN_CHECK, &r);
-	wipe_member(body, "pin");
+	int rc = ctl_call(c, "POST", "/v1/login", body, CALL_PIN_CHECK, &r);
+	ctl_wipe_member(body, "pin");
 	if (rc != RC_OK)
 		return rc;
 
-	const char *token = get_str(r->obj, "token");
+	const char *token = ctl_get_str(r->obj, "token");
 	if (!token) {
 		out_error("ektpd's login answer has no token");
 		return RC_FAIL;
 	}
 	if (secret_token_store(c->token_path, token, &error) < 0)
-		return fail(error);
-	if (!print_json(c, r))
+		return ctl_fail(error);
+	if (!ctl_print_json(c, r))
 		print_session(r->obj);
 	return RC_OK;
 }
@@ -583,15 +487,15 @@ cmd_logout(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
 	g_autoptr(GError) error = NULL;
-	int rc = call(c, "POST", "/v1/logout", NULL, 0, &r);
+	int rc = ctl_call(c, "POST", "/v1/logout", NULL, 0, &r);
 	/* After a 401 the token is worth nothing either: forget it all the same. */
 	if (rc == RC_OK || (r && r->status == HTTP_UNAUTHORIZED)) {
 		if (secret_token_remove(c->token_path, &error) < 0)
-			return fail(error);
+			return ctl_fail(error);
 	}
 	if (rc != RC_OK)
 		return rc;
-	if (!print_json(c, r))
+	if (!ctl_print_json(c, r))
 		printf("logged out\n");
 	return RC_OK;
 }
@@ -600,10 +504,10 @@ static int
 cmd_whoami(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "GET", "/v1/whoami", NULL, 0, &r);
+	int rc = ctl_call(c, "GET", "/v1/whoami", NULL, 0, &r);
 	if (rc != RC_OK)
 		return rc;
-	if (!print_json(c, r))
+	if (!ctl_print_json(c, r))
 		print_session(r->obj);
 	return RC_OK;
 }
@@ -611,26 +515,26 @@ cmd_whoami(struct ctx *c)
 static int
 cmd_user_add(struct ctx *c)
 {
-	const char *name = c->args[0], *role = opt_value(c, "role");
+	const char *name = c->args[0], *role = ctl_opt(c, "role");
 	g_autoptr(GError) error = NULL;
 	g_autofree char *prompt = g_strdup_printf("PIN for %s: ", name);
 	g_autoptr(SecretPin) pin = secret_pin_read_new(prompt, &error);
 	if (!pin)
-		return fail(error);
+		return ctl_fail(error);
 
 	g_autoptr(JsonObject) body = json_object_new();
 	json_object_set_string_member(body, "name", name);
 	json_object_set_string_member(body, "role", role);
 	json_object_set_string_member(body, "pin", pin);
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "POST", "/v1/users", body, 0, &r);
-	wipe_member(body, "pin");
+	int rc = ctl_call(c, "POST", "/v1/users", body, 0, &r);
+	ctl_wipe_member(body, "pin");
 	if (rc != RC_OK)
 		return rc;
-	if (print_json(c, r))
+	if (ctl_print_json(c, r))
 		return RC_OK;
-	g_autofree char *made = get_text(r->obj, "name");
-	g_autofree char *made_role = get_text(r->obj, "role");
+	g_autofree char *made = ctl_get_text(r->obj, "name");
+	g_autofree char *made_role = ctl_get_text(r->obj, "role");
 	printf("created user %s (%s)\n", made, made_role);
 	return RC_OK;
 }
@@ -639,9 +543,9 @@ cmd_user_add(struct ctx *c)
 static char *
 user_state(JsonObject *user)
 {
-	if (get_bool(user, "disabled"))
+	if (ctl_get_bool(user, "disabled"))
 		return g_strdup("disabled");
-	const char *locked = get_str(user, "locked_until");
+	const char *locked = ctl_get_str(user, "locked_until");
 	g_autoptr(GDateTime) until = locked ? g_date_time_new_from_iso8601(locked, NULL) : NULL;
 	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
 	if (until && g_date_time_compare(until, now) > 0) {
@@ -651,31 +555,12 @@ user_state(JsonObject *user)
 	return g_strdup("active");
 }
 
-/* GETs PATH and finds the array MEMBER of its answer.  Returns the exit code; with --json
- * the answer is printed as is and *list stays NULL: the caller has nothing left to do. */
-static int
-get_list(struct ctx *c, const char *path, const char *member, ClientReply **reply,
-	 JsonArray **list)
-{
-	*list = NULL;
-	int rc = call(c, "GET", path, NULL, 0, reply);
-	if (rc != RC_OK || print_json(c, *reply))
-		return rc;
-	JsonNode *n = json_object_get_member((*reply)->obj, member);
-	if (!n || !JSON_NODE_HOLDS_ARRAY(n)) {
-		out_error("ektpd's answer has no '%s' list", member);
-		return RC_FAIL;
-	}
-	*list = json_node_get_array(n);
-	return RC_OK;
-}
-
 static int
 cmd_user_list(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
 	JsonArray *list;
-	int rc = get_list(c, "/v1/users", "users", &r, &list);
+	int rc = ctl_get_list(c, "/v1/users", "users", &r, &list);
 	if (rc != RC_OK || !list)
 		return rc;
 	g_autoptr(OutTable) table =
@@ -683,11 +568,11 @@ cmd_user_list(struct ctx *c)
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *u = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-		g_autofree char *name = get_text(u, "name");
-		g_autofree char *role = get_text(u, "role");
+		g_autofree char *name = ctl_get_text(u, "name");
+		g_autofree char *role = ctl_get_text(u, "role");
 		g_autofree char *state = user_state(u);
-		g_autofree char *created = out_local_time(get_str(u, "created_at"));
-		g_autofree char *last = out_local_time(get_str(u, "last_login_at"));
+		g_autofree char *created = out_local_time(ctl_get_str(u, "created_at"));
+		g_autofree char *last = out_local_time(ctl_get_str(u, "last_login_at"));
 		out_table_add_row(table, (const char *const[]){ name, role, state, created, last });
 	}
 	if (out_table_rows(table) == 0)
@@ -702,12 +587,12 @@ cmd_user_disable(struct ctx *c)
 {
 	g_autofree char *path = user_path(c->args[0], "disable");
 	if (!path)
-		return usage_error(c->cmd, "'%s' is not a user name", c->args[0]);
+		return ctl_usage_error(c->cmd, "'%s' is not a user name", c->args[0]);
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "POST", path, NULL, 0, &r);
+	int rc = ctl_call(c, "POST", path, NULL, 0, &r);
 	if (rc != RC_OK)
 		return rc;
-	if (!print_json(c, r))
+	if (!ctl_print_json(c, r))
 		printf("disabled user %s\n", c->args[0]);
 	return RC_OK;
 }
@@ -720,49 +605,34 @@ cmd_user_pin(struct ctx *c)
 	const char *name = c->args[0];
 	g_autofree char *path = user_path(name, "pin");
 	if (!path)
-		return usage_error(c->cmd, "'%s' is not a user name", name);
+		return ctl_usage_error(c->cmd, "'%s' is not a user name", name);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(ClientReply) me = NULL;
-	int rc = call(c, "GET", "/v1/whoami", NULL, 0, &me);
+	int rc = ctl_call(c, "GET", "/v1/whoami", NULL, 0, &me);
 	if (rc != RC_OK)
 		return rc;
-	bool self = g_strcmp0(get_str(me->obj, "user"), name) == 0;
+	bool self = g_strcmp0(ctl_get_str(me->obj, "user"), name) == 0;
 
 	g_autoptr(SecretPin) old_pin = NULL;
 	if (self && !(old_pin = secret_pin_read("current PIN: ", &error)))
-		return fail(error);
+		return ctl_fail(error);
 	g_autofree char *prompt = g_strdup_printf("new PIN for %s: ", name);
 	g_autoptr(SecretPin) pin = secret_pin_read_new(prompt, &error);
 	if (!pin)
-		return fail(error);
+		return ctl_fail(error);
 
 	g_autoptr(JsonObject) body = json_object_new();
 	json_object_set_string_member(body, "pin", pin);
 	if (old_pin)
 		json_object_set_string_member(body, "old_pin", old_pin);
 	g_autoptr(ClientReply) r = NULL;
-	rc = call(c, "POST", path, body, self ? CALL_PIN_CHECK : 0, &r);
-	wipe_member(body, "pin");
-	wipe_member(body, "old_pin");
+	rc = ctl_call(c, "POST", path, body, self ? CALL_PIN_CHECK : 0, &r);
+	ctl_wipe_member(body, "pin");
+	ctl_wipe_member(body, "old_pin");
 	if (rc != RC_OK)
 		return rc;
-	if (!print_json(c, r))
+	if (!ctl_print_json(c, r))
 		printf("PIN changed for %s\n", name);
-	return RC_OK;
-}
-
-/* Checks that option name, if given, is a decimal row number or count; appends it to query. */
-static int
-add_query_number(struct ctx *c, GString *query, const char *name)
-{
-	const char *value = opt_value(c, name);
-	guint64 n = 0;
-	if (!value)
-		return RC_OK;
-	if (!g_ascii_string_to_unsigned(value, 10, 0, G_MAXINT64, &n, NULL))
-		return usage_error(c->cmd, "--%s wants a number, not '%s'", name, value);
-	g_string_append_printf(query, "%c%s=%" G_GUINT64_FORMAT,
-			       strchr(query->str, '?') ? '&' : '?', name, n);
 	return RC_OK;
 }
 
@@ -770,14 +640,14 @@ static int
 cmd_audit_list(struct ctx *c)
 {
 	g_autoptr(GString) path = g_string_new("/v1/audit");
-	int rc = add_query_number(c, path, "after");
+	int rc = ctl_query_number(c, path, "after");
 	if (rc == RC_OK)
-		rc = add_query_number(c, path, "limit");
+		rc = ctl_query_number(c, path, "limit");
 	if (rc != RC_OK)
 		return rc;
 	g_autoptr(ClientReply) r = NULL;
 	JsonArray *list;
-	rc = get_list(c, path->str, "rows", &r, &list);
+	rc = ctl_get_list(c, path->str, "rows", &r, &list);
 	if (rc != RC_OK || !list)
 		return rc;
 	g_autoptr(OutTable) table = out_table_new("ID", "TIME", "USER", "ROLE", "ACTION",
@@ -785,13 +655,13 @@ cmd_audit_list(struct ctx *c)
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *row = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-		g_autofree char *id = get_text(row, "id");
-		g_autofree char *ts = out_local_time(get_str(row, "ts"));
-		g_autofree char *user = get_text(row, "user");
-		g_autofree char *role = get_text(row, "role");
-		g_autofree char *action = get_text(row, "action");
-		g_autofree char *target = get_text(row, "target");
-		g_autofree char *result = get_text(row, "result");
+		g_autofree char *id = ctl_get_text(row, "id");
+		g_autofree char *ts = out_local_time(ctl_get_str(row, "ts"));
+		g_autofree char *user = ctl_get_text(row, "user");
+		g_autofree char *role = ctl_get_text(row, "role");
+		g_autofree char *action = ctl_get_text(row, "action");
+		g_autofree char *target = ctl_get_text(row, "target");
+		g_autofree char *result = ctl_get_text(row, "result");
 		out_table_add_row(table, (const char *const[]){ id, ts, user, role, action,
 								target, result });
 	}
@@ -801,8 +671,8 @@ cmd_audit_list(struct ctx *c)
 		out_table_print(table);
 
 	gint64 next = 0;
-	if (get_int(r->obj, "next_after", &next)) {
-		const char *limit = opt_value(c, "limit");
+	if (ctl_get_int(r->obj, "next_after", &next)) {
+		const char *limit = ctl_opt(c, "limit");
 		printf("more rows: ektpctl audit list --after %" G_GINT64_FORMAT "%s%s\n", next,
 		       limit ? " --limit " : "", limit ? limit : "");
 	}
@@ -813,18 +683,18 @@ static int
 cmd_audit_verify(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "GET", "/v1/audit/verify", NULL, 0, &r);
+	int rc = ctl_call(c, "GET", "/v1/audit/verify", NULL, 0, &r);
 	if (rc != RC_OK)
 		return rc;
-	bool ok = get_bool(r->obj, "ok");
+	bool ok = ctl_get_bool(r->obj, "ok");
 	if (c->json) {
 		out_json(r->root);
 	} else if (ok) {
-		g_autofree char *rows = get_text(r->obj, "rows");
+		g_autofree char *rows = ctl_get_text(r->obj, "rows");
 		printf("audit log verified: %s rows, chain intact\n", rows);
 	} else {
-		g_autofree char *bad = get_text(r->obj, "first_bad");
-		const char *reason = get_str(r->obj, "reason");
+		g_autofree char *bad = ctl_get_text(r->obj, "first_bad");
+		const char *reason = ctl_get_str(r->obj, "reason");
 		printf("audit log BROKEN at row %s: %s\n", bad,
 		       reason ? reason : "no reason given");
 	}
@@ -847,7 +717,7 @@ run_cmd(struct ctx *c, const char *socket_path)
 	if (c->cmd->token) {
 		g_autofree char *token = NULL;
 		if (secret_token_load(token_path, &token, &error) < 0)
-			return fail(error);
+			return ctl_fail(error);
 		client_set_token(client, token);
 	}
 	c->socket_path = socket_path;
@@ -878,16 +748,16 @@ main(int argc, char **argv)
 			c.json = true;
 		} else if (strcmp(arg, "-S") == 0 || strcmp(arg, "-s") == 0) {
 			if (i + 1 >= argc)
-				return usage_error(NULL, "option %s needs a value", arg);
+				return ctl_usage_error(NULL, "option %s needs a value", arg);
 			*(arg[1] == 'S' ? &state_dir : &socket_arg) = argv[++i];
 		} else if (strncmp(arg, "-S", 2) == 0 || strncmp(arg, "-s", 2) == 0) {
 			*(arg[1] == 'S' ? &state_dir : &socket_arg) = arg + 2;
 		} else {
-			return usage_error(NULL, "unknown option '%s'", arg);
+			return ctl_usage_error(NULL, "unknown option '%s'", arg);
 		}
 	}
 	if (i >= argc)
-		return usage_error(NULL, "no command given");
+		return ctl_usage_error(NULL, "no command given");
 	if (strcmp(argv[i], "help") == 0)
 		return help_cmd(argc - i - 1, argv + i + 1);
 
@@ -932,7 +802,7 @@ last_selftest_text(JsonObject *t)
 {
 	if (!t)
 		return g_strdup("-");
-	g_autofree char *when = out_local_time(get_str(t, "ts"));
+	g_autofree char *when = out_local_time(ctl_get_str(t, "ts"));
 	JsonNode *ok = json_object_get_member(t, "ok");
 	bool passed = ok && JSON_NODE_HOLDS_VALUE(ok) && json_node_get_boolean(ok);
 	return g_strdup_printf("%s %s", passed ? "ok" : "FAILED", when);
@@ -943,7 +813,7 @@ cmd_devices(struct ctx *c)
 {
 	g_autoptr(ClientReply) r = NULL;
 	JsonArray *list;
-	int rc = get_list(c, "/v1/devices", "devices", &r, &list);
+	int rc = ctl_get_list(c, "/v1/devices", "devices", &r, &list);
 	if (rc != RC_OK || !list)
 		return rc;
 	g_autoptr(OutTable) table = out_table_new("DEVICE", "CLASS", "DRIVER", "STATE", "REASONS",
@@ -952,15 +822,15 @@ cmd_devices(struct ctx *c)
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *d = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-		g_autofree char *name = get_text(d, "name");
-		g_autofree char *klass = get_text(d, "class");
-		g_autofree char *driver = get_text(d, "driver");
-		g_autofree char *state = get_text(d, "state");
+		g_autofree char *name = ctl_get_text(d, "name");
+		g_autofree char *klass = ctl_get_text(d, "class");
+		g_autofree char *driver = ctl_get_text(d, "driver");
+		g_autofree char *state = ctl_get_text(d, "state");
 		g_autofree char *reasons = reasons_text(d);
-		g_autofree char *serial = get_text(d, "serial");
-		g_autofree char *since = out_local_time(get_str(d, "state_since"));
-		g_autofree char *error = get_text(d, "last_error");
-		g_autofree char *selftest = last_selftest_text(get_obj(d, "last_selftest"));
+		g_autofree char *serial = ctl_get_text(d, "serial");
+		g_autofree char *since = out_local_time(ctl_get_str(d, "state_since"));
+		g_autofree char *error = ctl_get_text(d, "last_error");
+		g_autofree char *selftest = last_selftest_text(ctl_get_obj(d, "last_selftest"));
 		out_table_add_row(table, (const char *const[]){ name, klass, driver, state, reasons,
 								serial, since, selftest, error });
 	}
@@ -974,23 +844,23 @@ cmd_devices(struct ctx *c)
 static int
 cmd_device_fault(struct ctx *c)
 {
-	g_autofree char *path = item_path("devices", c->args[0], "fault");
+	g_autofree char *path = ctl_item_path("devices", c->args[0], "fault");
 	if (!path)
-		return usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
+		return ctl_usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
 	g_autoptr(JsonObject) body = json_object_new();
 	json_object_set_string_member(body, "kind", c->args[1]);
-	const char *count = opt_value(c, "count");
+	const char *count = ctl_opt(c, "count");
 	if (count) {
 		gint64 n;
 		if (!g_ascii_string_to_signed(count, 10, 0, 1000000, &n, NULL))
-			return usage_error(c->cmd, "--count takes a whole number from 0 to 1000000");
+			return ctl_usage_error(c->cmd, "--count takes a whole number from 0 to 1000000");
 		json_object_set_int_member(body, "count", n);
 	}
 	g_autoptr(ClientReply) r = NULL;
-	int rc = call(c, "POST", path, body, 0, &r);
+	int rc = ctl_call(c, "POST", path, body, 0, &r);
 	if (rc != RC_OK)
 		return rc;
-	if (!print_json(c, r))
+	if (!ctl_print_json(c, r))
 		printf("device %s: fault %s%s%s\n", c->args[0], c->args[1],
 		       count ? ", for the next operations: " : "", count ? count : "");
 	return RC_OK;
@@ -1000,13 +870,13 @@ cmd_device_fault(struct ctx *c)
 static int
 selftest_one(struct ctx *c, const char *device, OutTable *table, JsonArray *answers)
 {
-	g_autofree char *path = item_path("devices", device, "selftest");
+	g_autofree char *path = ctl_item_path("devices", device, "selftest");
 	if (!path)
-		return usage_error(c->cmd, "'%s' is not a device name", device);
+		return ctl_usage_error(c->cmd, "'%s' is not a device name", device);
 	g_autoptr(ClientReply) r = NULL;
 	bool json = c->json;
 	c->json = false; /* errors are reported per device below */
-	int rc = call(c, "POST", path, NULL, 0, &r);
+	int rc = ctl_call(c, "POST", path, NULL, 0, &r);
 	c->json = json;
 	if (rc == RC_UNREACHABLE || !r)
 		return rc;
@@ -1019,7 +889,7 @@ selftest_one(struct ctx *c, const char *device, OutTable *table, JsonArray *answ
 	JsonNode *okn = json_object_get_member(r->obj, "ok");
 	bool ok = okn && JSON_NODE_HOLDS_VALUE(okn) && json_node_get_boolean(okn);
 	out_table_add_row(table, (const char *const[]){ device, ok ? "ok" : "FAILED",
-							get_str(r->obj, "message") });
+							ctl_get_str(r->obj, "message") });
 	return ok ? RC_OK : RC_FAIL;
 }
 
@@ -1029,7 +899,7 @@ cmd_selftest(struct ctx *c)
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
 	if (strcmp(c->args[0], "all") == 0) {
 		g_autoptr(ClientReply) r = NULL;
-		int rc = call(c, "GET", "/v1/devices", NULL, 0, &r);
+		int rc = ctl_call(c, "GET", "/v1/devices", NULL, 0, &r);
 		if (rc != RC_OK)
 			return rc;
 		JsonNode *devices = json_object_get_member(r->obj, "devices");
@@ -1039,7 +909,7 @@ cmd_selftest(struct ctx *c)
 		for (guint i = 0; list && i < json_array_get_length(list); i++) {
 			JsonNode *n = json_array_get_element(list, i);
 			if (JSON_NODE_HOLDS_OBJECT(n))
-				g_ptr_array_add(names, get_text(json_node_get_object(n), "name"));
+				g_ptr_array_add(names, ctl_get_text(json_node_get_object(n), "name"));
 		}
 		if (names->len == 0) {
 			out_error("no devices configured");
@@ -1073,27 +943,27 @@ cmd_selftest(struct ctx *c)
 static int
 cmd_selftest_history(struct ctx *c)
 {
-	g_autofree char *base = item_path("devices", c->args[0], "selftests");
+	g_autofree char *base = ctl_item_path("devices", c->args[0], "selftests");
 	if (!base)
-		return usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
+		return ctl_usage_error(c->cmd, "'%s' is not a device name", c->args[0]);
 	g_autoptr(GString) path = g_string_new(base);
-	int rc = add_query_number(c, path, "limit");
+	int rc = ctl_query_number(c, path, "limit");
 	if (rc != RC_OK)
 		return rc;
 	g_autoptr(ClientReply) r = NULL;
 	JsonArray *list;
-	rc = get_list(c, path->str, "selftests", &r, &list);
+	rc = ctl_get_list(c, path->str, "selftests", &r, &list);
 	if (rc != RC_OK || !list)
 		return rc;
 	g_autoptr(OutTable) table = out_table_new("ID", "TIME", "RESULT", "BY", "MESSAGE", NULL);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
 		JsonNode *n = json_array_get_element(list, i);
 		JsonObject *t = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
-		g_autofree char *id = get_text(t, "id");
-		g_autofree char *ts = out_local_time(get_str(t, "ts"));
-		g_autofree char *ok = get_text(t, "ok");
-		g_autofree char *by = get_text(t, "user");
-		g_autofree char *msg = get_text(t, "message");
+		g_autofree char *id = ctl_get_text(t, "id");
+		g_autofree char *ts = out_local_time(ctl_get_str(t, "ts"));
+		g_autofree char *ok = ctl_get_text(t, "ok");
+		g_autofree char *by = ctl_get_text(t, "user");
+		g_autofree char *msg = ctl_get_text(t, "message");
 		out_table_add_row(table, (const char *const[]){ id, ts,
 								strcmp(ok, "yes") == 0 ? "ok" : "FAILED",
 								by, msg });

@@ -71,6 +71,12 @@ text_width(const char *s)
 void
 out_table_print(const OutTable *table)
 {
+	out_table_fprint(table, stdout);
+}
+
+void
+out_table_fprint(const OutTable *table, FILE *out)
+{
 	g_autofree glong *width = g_new0(glong, table->ncols);
 	for (guint i = 0; i < table->cells->len; i++) {
 		glong w = text_width(g_ptr_array_index(table->cells, i));
@@ -79,11 +85,11 @@ out_table_print(const OutTable *table)
 	for (guint i = 0; i < table->cells->len; i++) {
 		const char *s = g_ptr_array_index(table->cells, i);
 		guint col = i % table->ncols;
-		fputs(s, stdout);
+		fputs(s, out);
 		if (col + 1 == table->ncols)
-			fputc('\n', stdout);
+			fputc('\n', out);
 		else
-			printf("%*s", (int)(width[col] - text_width(s) + 2), "");
+			fprintf(out, "%*s", (int)(width[col] - text_width(s) + 2), "");
 	}
 }
 

@@ -7,6 +7,8 @@
 #ifndef EKTPCTL_OUTPUT_H
 #define EKTPCTL_OUTPUT_H
 
+#include <stdio.h>
+
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -26,6 +28,9 @@ guint out_table_rows(const OutTable *table);
 
 /* Prints the heading line and the rows on stdout, columns padded to their widest cell. */
 void out_table_print(const OutTable *table);
+
+/* The same on out (borrowed), e.g. stderr for a dialogue that keeps stdout for results. */
+void out_table_fprint(const OutTable *table, FILE *out);
 
 /* Prints node (borrowed) on stdout as indented JSON. */
 void out_json(JsonNode *node);

@@ -67,6 +67,16 @@ like "the change to degraded is audited" \
 # 6 + 2 single tests, 6 from "selftest all", 3 fingerprint/printer checks, 15 iris trend tests.
 is "every self-test is audited" "$(jget '[.rows[] | select(.action == "device.selftest")] | length')" 32
 
+# A signature pad that answers ever more slowly: latency-rising.
+for i in 1 2 3 4 5; do api POST /v1/devices/signature/selftest "" "$TECH"; done
+api POST /v1/devices/signature/fault '{"kind":"slow"}' "$TECH"
+for i in 1 2 3 4 5; do api POST /v1/devices/signature/selftest "" "$TECH"; done
+api POST /v1/devices/signature/fault '{"kind":"clear"}' "$TECH"
+api GET /v1/devices/signature "" "$OP"
+is "a device slowing down is marked degraded" "$(jget .state)" degraded
+like "with the reason latency-rising" "$(jget '.reasons | join(",")')" "latency-rising"
+like "and its latency against the baseline" "$(jget .trend.summary)" "latency [0-9]+ ms \\(baseline [0-9]+\\)"
+
 # The trend is kept in the database: after a restart the camera is still degraded.
 stop_daemon
 start_daemon
