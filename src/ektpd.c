@@ -148,7 +148,7 @@ run(Daemon *d)
 		return 1;
 	}
 	d->store = store_open(d->cfg->database, &e);
-	if (!d->store)
+	if (!d->store || store_set_max_size(d->store, d->cfg->database_max_mb * 1024 * 1024, &e) < 0)
 		goto fail;
 	gboolean created = FALSE;
 	if (crypto_keyfile_load_or_create(d->cfg->enroll_key_file, d->key, &created, &e) < 0)

@@ -342,6 +342,19 @@ store_size_bytes(Store *st)
 	return total;
 }
 
+int
+store_set_max_size(Store *st, gint64 max_bytes, GError **error)
+{
+	if (max_bytes <= 0)
+		return 0;
+	gint64 page = store_scalar(st, "PRAGMA page_size", error);
+	if (page <= 0)
+		return -1;
+	g_autofree char *sql = g_strdup_printf("PRAGMA max_page_count = %" G_GINT64_FORMAT,
+					       MAX(1, max_bytes / page));
+	return store_exec(st, sql, error);
+}
+
 char *
 store_integrity_check(Store *st, GError **error)
 {

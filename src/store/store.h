@@ -42,6 +42,10 @@ Store *store_open_version(const char *path, int version, GError **error);
 void store_close(Store *st);
 
 int store_schema_version(Store *st);
+/* Caps the database file at MAX_BYTES (0: no cap): a write that would grow
+ * it further fails with STORE_ERROR_FULL, exactly as a full disk does, and
+ * rolls back.  For this connection only. */
+int store_set_max_size(Store *st, gint64 max_bytes, GError **error);
 /* Bytes used on disk by the database and its WAL. */
 gint64 store_size_bytes(Store *st);
 /* "ok", or the first problem PRAGMA integrity_check reports.  Caller frees. */

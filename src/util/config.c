@@ -36,6 +36,11 @@ static const CfgSetting settings[] = {
 	{ .section = "daemon", .key = "database", .type = CFG_PATH, .def = "ektp.db",
 	  .max = PATH_MAX, .offset = OFF(database),
 	  .help = "The SQLite database; relative to state_dir." },
+	{ .section = "daemon", .key = "database_max_mb", .type = CFG_INT, .def = "0", .min = 0,
+	  .max = 1048576, .unit = "MiB", .offset = OFF(database_max_mb),
+	  .help = "Largest the database may grow (0: as far as the disk allows).  Past it a "
+		  "write is refused as on a full disk (507), nothing half-written; use it to "
+		  "keep room on a disk the workstation shares." },
 	{ .section = "daemon", .key = "log_level", .type = CFG_ENUM, .def = "info",
 	  .choices = log_levels, .reloadable = TRUE, .offset = OFF(log_level),
 	  .help = "Least important messages logged: error, warning, info or debug (-d forces "

@@ -58,6 +58,7 @@ typedef struct {
 	char *socket_path; /* absolute */
 	char *socket_group; /* "" = the daemon's own group */
 	char *database; /* absolute */
+	gint64 database_max_mb; /* 0 = no cap */
 	int log_level; /* LogLevel */
 	/* [api] */
 	gint64 max_body;
