@@ -143,10 +143,18 @@ check-asan: deps
 	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so EKTP_EMU_DIR=build/asan/emu \
 	  EKTP_TEST_SLOW=4 tests/run
 
-# Benchmarks print each figure beside its baseline from the same run.
+# Benchmarks print each figure beside its baseline from the same run; the
+# compiled halves of some (bench/*.c) land in $(BUILD)/bench/.
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -o $@ $< $(LIBEKTPD) $(PKG_LIBS_D)
+
 bench: deps
-	@$(MAKE) --no-print-directory all
-	@for b in bench/*; do [ -x "$$b" ] && EKTPD=$(BIN)/ektpd "$$b" || exit 1; done
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] || continue; \
+	  EKTPD=$(BIN)/ektpd BENCH_DIR=$(BUILD)/bench "$$b" || exit 1; done
 
 clean:
 	rm -rf build bin

@@ -29,6 +29,10 @@
 
 /* How often expired login sessions are removed from the database. */
 #define SESSION_PURGE_INTERVAL_S 60
+/* How often the database's write-ahead log is copied into it and emptied
+ * (SQLite's own automatic checkpoints are off: they would land inside a
+ * commit an operator waits for). */
+#define CHECKPOINT_INTERVAL_S 30
 /* How often approved records are checked for a 17th birthday that has come. */
 #define PROMOTE_INTERVAL_S 3600
 /* How long shutdown waits for answers still being computed. */
@@ -107,6 +111,18 @@ on_device_state(const HalInfo *now, HalState before, void *data)
 		g_warning("device %s: state change not audited: %s", now->name, e->message);
 		g_error_free(e);
 	}
+}
+
+static gboolean
+on_checkpoint(gpointer data)
+{
+	Daemon *d = data;
+	GError *e = NULL;
+	if (store_checkpoint(d->store, &e) < 0) {
+		g_warning("checkpoint: %s", e->message);
+		g_error_free(e);
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 /* Approved records of residents recorded at 16 become print-ready on their
@@ -190,6 +206,7 @@ run(Daemon *d)
 		g_unix_signal_add(SIGHUP, on_hup, d),
 		g_timeout_add_seconds(SESSION_PURGE_INTERVAL_S, on_purge, d),
 		g_timeout_add_seconds(PROMOTE_INTERVAL_S, on_promote, d),
+		g_timeout_add_seconds(CHECKPOINT_INTERVAL_S, on_checkpoint, d),
 	};
 	on_promote(d);
 	g_message("ektpd %s serving on %s (database %s, schema %d)", EKTP_VERSION,
@@ -207,6 +224,7 @@ run(Daemon *d)
 	api_server_free(d->api);
 	hal_manager_free(d->hal);
 	g_main_loop_unref(d->loop);
+	on_checkpoint(d);
 	auth_free(d->auth);
 	store_close(d->store);
 	region_db_free(d->regions);

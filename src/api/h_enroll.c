@@ -221,7 +221,7 @@ api_h_enroll_get(ApiRequest *req)
 		return;
 	}
 	gboolean open = strcmp(en.state, "open") == 0;
-	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, !open, id, FALSE, &e);
+	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, id, FALSE, &e);
 	g_autoptr(GArray) missing = open ? enroll_missing(req->deps->store, id, &e) : NULL;
 	if (!items || (open && !missing)) {
 		store_enrollment_clear(&en);
@@ -493,7 +493,7 @@ api_h_records_get(ApiRequest *req)
 	if (!load_record(req, &r))
 		return;
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, TRUE, r.id, FALSE, &e);
+	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, r.id, FALSE, &e);
 	if (!items) {
 		store_record_clear(&r);
 		api_reply_gerror(req, e, NULL);
@@ -530,7 +530,7 @@ api_h_records_export(ApiRequest *req)
 		return;
 	EnrollDeps deps = deps_of(req);
 	g_autoptr(GError) e = NULL;
-	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, TRUE, r.id, TRUE, &e);
+	g_autoptr(GPtrArray) items = store_item_list(req->deps->store, r.id, TRUE, &e);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
 	api_put_int(b, "id", r.id);

@@ -907,7 +907,7 @@ fail:
 GArray *
 enroll_missing(Store *st, gint64 id, GError **error)
 {
-	g_autoptr(GPtrArray) items = store_item_list(st, FALSE, id, FALSE, error);
+	g_autoptr(GPtrArray) items = store_item_list(st, id, FALSE, error);
 	if (!items)
 		return NULL;
 	GArray *missing = g_array_new(FALSE, FALSE, sizeof(EnrollSlot));
@@ -966,7 +966,7 @@ enroll_commit(const EnrollDeps *deps, const AuditActor *who, gint64 id, EnrollCo
 			    id, out->missing->len, out->missing->len == 1 ? "" : "s");
 		goto fail;
 	}
-	items = store_item_list(st, FALSE, id, FALSE, error);
+	items = store_item_list(st, id, FALSE, error);
 	if (!items)
 		goto fail;
 	gboolean forced = FALSE, exception = FALSE;
@@ -1029,7 +1029,7 @@ enroll_commit(const EnrollDeps *deps, const AuditActor *who, gint64 id, EnrollCo
 	};
 	target = g_strdup_printf("%" G_GINT64_FORMAT, id);
 	detail = audit_detail("state", out->state, "needs_approval", needs, NULL);
-	if (store_record_insert_from_enrollment(st, &r, error) < 0 ||
+	if (store_record_insert(st, &r, error) < 0 ||
 	    store_enrollment_set_state(st, id, "committed", now, error) < 0 ||
 	    audit_append(st, who, "enroll.commit", target, "ok", detail, now, error) < 0 ||
 	    store_commit(st, error) < 0)

@@ -7,19 +7,19 @@
  * missing or injured fingers and eyes are recorded as exceptions.  Commit
  * turns the session into a record in one transaction.
  *
- * Durability: every accepted step is its own committed transaction, so a
- * session survives a restart and a kill -9 at any moment leaves it either
- * before or after that step.  Commit moves the session's items into the
- * record and marks the session committed in one transaction: the record is
- * either whole or absent, and when the answer leaves, it is on disk
- * (synchronous=FULL).
+ * Durability: every capture is its own committed transaction (its image
+ * written once, there), so a session survives a restart and a kill -9 at any
+ * moment leaves it either before or after that step.  Commit checks that
+ * every position is there, adds the record and marks the session committed
+ * in one transaction: the record is either whole or absent, and when the
+ * answer leaves, it is on disk (synchronous=FULL).
  *
  * Secrecy: each session has a fresh AES-256 data key, wrapped by the
  * workstation key (bound to the session id) and stored beside it; every image
  * is sealed (AES-256-GCM) with associated data naming the record id, the
  * modality and the position, so a blob moved to another record or position
- * fails to open.  The session id becomes the record id, so commit moves the
- * sealed blobs without opening them.
+ * fails to open.  The session id becomes the record id, so the sealed images
+ * belong to the record as they are.
  *
  * Scoring, PNG work and sealing run in a worker thread; the store is written
  * from the main loop.

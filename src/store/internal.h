@@ -18,8 +18,8 @@ struct Store {
 	gboolean in_txn;
 };
 
-/* The columns of enrollment_items and record_items (one capture or exception
- * per modality and position); OWNER is the enrollment's or record's id. */
+/* The columns of biometrics: one capture or exception per modality and
+ * position; OWNER is the enrollment's id, which is also its record's. */
 #define STORE_ITEM_COLUMNS \
 	"  owner INTEGER NOT NULL," \
 	"  modality TEXT NOT NULL CHECK (modality IN ('finger','iris','face','signature'))," \

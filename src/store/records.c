@@ -119,19 +119,14 @@ collect_items(Store *st, sqlite3_stmt *s, int blob_col, GError **error)
 }
 
 GPtrArray *
-store_item_list(Store *st, gboolean record, gint64 owner, gboolean blobs, GError **error)
+store_item_list(Store *st, gint64 owner, gboolean blobs, GError **error)
 {
-	static const char *const sql[2][2] = {
-		{ "SELECT " ITEM_SELECT " FROM enrollment_items WHERE owner = ?1 "
-		  "ORDER BY modality, position",
-		  "SELECT " ITEM_SELECT ", sealed FROM enrollment_items WHERE owner = ?1 "
-		  "ORDER BY modality, position" },
-		{ "SELECT " ITEM_SELECT " FROM record_items WHERE owner = ?1 "
-		  "ORDER BY modality, position",
-		  "SELECT " ITEM_SELECT ", sealed FROM record_items WHERE owner = ?1 "
-		  "ORDER BY modality, position" },
+	static const char *const sql[2] = {
+		"SELECT " ITEM_SELECT " FROM biometrics WHERE owner = ?1 ORDER BY modality, position",
+		"SELECT " ITEM_SELECT ", sealed FROM biometrics WHERE owner = ?1 "
+		"ORDER BY modality, position",
 	};
-	sqlite3_stmt *s = store_prep(st, sql[record ? 1 : 0][blobs ? 1 : 0], error);
+	sqlite3_stmt *s = store_prep(st, sql[blobs ? 1 : 0], error);
 	if (!s || store_bind_int(st, s, 1, owner, error) < 0)
 		return NULL;
 	return collect_items(st, s, blobs ? 21 : -1, error);
@@ -142,7 +137,7 @@ store_item_get(Store *st, gint64 owner, const char *modality, int position, Stor
 	       GError **error)
 {
 	sqlite3_stmt *s = store_prep(st,
-				     "SELECT " ITEM_SELECT ", sealed FROM enrollment_items "
+				     "SELECT " ITEM_SELECT ", sealed FROM biometrics "
 				     "WHERE owner = ?1 AND modality = ?2 AND position = ?3",
 				     error);
 	if (!s || store_bind_int(st, s, 1, owner, error) < 0 ||
@@ -163,7 +158,7 @@ store_item_put(Store *st, gint64 owner, const StoreItem *it, GError **error)
 {
 	sqlite3_stmt *s = store_prep(
 		st,
-		"INSERT OR REPLACE INTO enrollment_items (owner, " ITEM_SELECT ", sealed) VALUES "
+		"INSERT OR REPLACE INTO biometrics (owner, " ITEM_SELECT ", sealed) VALUES "
 		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
 		"?19, ?20, ?21, ?22, ?23)",
 		error);
@@ -200,7 +195,7 @@ store_item_put(Store *st, gint64 owner, const StoreItem *it, GError **error)
 int
 store_item_delete_all(Store *st, gint64 owner, GError **error)
 {
-	sqlite3_stmt *s = store_prep(st, "DELETE FROM enrollment_items WHERE owner = ?1", error);
+	sqlite3_stmt *s = store_prep(st, "DELETE FROM biometrics WHERE owner = ?1", error);
 	if (!s || store_bind_int(st, s, 1, owner, error) < 0)
 		return -1;
 	return store_run(st, s, error);
@@ -398,7 +393,7 @@ read_record(sqlite3_stmt *s, StoreRecord *r, gboolean key)
 }
 
 int
-store_record_insert_from_enrollment(Store *st, const StoreRecord *r, GError **error)
+store_record_insert(Store *st, const StoreRecord *r, GError **error)
 {
 	sqlite3_stmt *s = store_prep(
 		st,
@@ -433,16 +428,9 @@ store_record_insert_from_enrollment(Store *st, const StoreRecord *r, GError **er
 	i++;
 	if (rc != SQLITE_OK)
 		return store_set_error(st, error, rc, "bind");
-	if (bind_blob(st, s, i++, r->wrapped_key, error) < 0 || store_run(st, s, error) < 0)
+	if (bind_blob(st, s, i++, r->wrapped_key, error) < 0)
 		return -1;
-
-	sqlite3_stmt *mv = store_prep(st,
-				      "INSERT INTO record_items SELECT * FROM enrollment_items "
-				      "WHERE owner = ?1",
-				      error);
-	if (!mv || store_bind_int(st, mv, 1, r->id, error) < 0 || store_run(st, mv, error) < 0)
-		return -1;
-	return store_item_delete_all(st, r->id, error);
+	return store_run(st, s, error);
 }
 
 int

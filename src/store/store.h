@@ -42,6 +42,9 @@ Store *store_open_version(const char *path, int version, GError **error);
 void store_close(Store *st);
 
 int store_schema_version(Store *st);
+/* Copies the WAL into the database and empties it (never automatic: see
+ * store.c).  Returns the pages copied, or -1.  Not inside a transaction. */
+int store_checkpoint(Store *st, GError **error);
 /* Caps the database file at MAX_BYTES (0: no cap): a write that would grow
  * it further fails with STORE_ERROR_FULL, exactly as a full disk does, and
  * rolls back.  For this connection only. */
@@ -220,15 +223,14 @@ GPtrArray *store_enrollment_list_open(Store *st, GError **error);
 int store_enrollment_set_state(Store *st, gint64 id, const char *state, gint64 now,
 			       GError **error);
 
-/* Items of an enrollment (RECORD FALSE) or a record (TRUE), by modality and
- * position; with their sealed blobs only when BLOBS.  StoreItem* array. */
-GPtrArray *store_item_list(Store *st, gboolean record, gint64 owner, gboolean blobs,
-			   GError **error);
-/* One item of an open enrollment, with its blob; 1 found, 0 not, -1 error.
+/* Items of enrollment (and record) OWNER, by modality and position; with their
+ * sealed blobs only when BLOBS.  StoreItem* array. */
+GPtrArray *store_item_list(Store *st, gint64 owner, gboolean blobs, GError **error);
+/* One item of an enrollment, with its blob; 1 found, 0 not, -1 error.
  * OUT: caller frees with store_item_free(). */
 int store_item_get(Store *st, gint64 owner, const char *modality, int position, StoreItem **out,
 		   GError **error);
-/* Inserts or replaces IT for the enrollment OWNER. */
+/* Inserts or replaces IT for the open enrollment OWNER. */
 int store_item_put(Store *st, gint64 owner, const StoreItem *it, GError **error);
 /* Erases every item of the enrollment OWNER (abandon). */
 int store_item_delete_all(Store *st, gint64 owner, GError **error);
@@ -250,10 +252,9 @@ typedef struct {
 void store_record_clear(StoreRecord *r);
 void store_record_free(StoreRecord *r);
 
-/* Makes the open enrollment R->id a record: inserts R and moves every item
- * from enrollment_items to record_items.  The caller holds the transaction
- * and marks the enrollment committed. */
-int store_record_insert_from_enrollment(Store *st, const StoreRecord *r, GError **error);
+/* Makes the open enrollment R->id a record (its items become the record's).
+ * The caller holds the transaction and marks the enrollment committed. */
+int store_record_insert(Store *st, const StoreRecord *r, GError **error);
 int store_record_get(Store *st, gint64 id, StoreRecord *out, GError **error);
 
 typedef struct {

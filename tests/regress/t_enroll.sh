@@ -169,18 +169,18 @@ api GET "/v1/records/$ID2/export" "" "$SUP"
 is "an export opens every image" "$(jget '.files | length')" 14
 jget '.files[] | select(.name == "finger-03.png") | .png_base64' | base64 -d >"$T/out.png"
 check "and gives back the uploaded file exactly" cmp -s "$T/out.png" "$T/png/finger-3.png"
-sqlite3 "$DB" "UPDATE record_items SET sealed = substr(sealed, 1, 40) ||
+sqlite3 "$DB" "UPDATE biometrics SET sealed = substr(sealed, 1, 40) ||
 	CASE WHEN substr(sealed, 41, 1) = x'00' THEN x'01' ELSE x'00' END || substr(sealed, 42)
 	WHERE owner = $ID2 AND modality = 'finger' AND position = 5"
 api GET "/v1/records/$ID2/export" "" "$SUP"
 is "one flipped byte in a stored image is detected" "$STATUS" 500
 like "naming the image" "$(jget .error.message)" "finger 5"
-sqlite3 "$DB" "UPDATE record_items SET sealed = (SELECT sealed FROM record_items
+sqlite3 "$DB" "UPDATE biometrics SET sealed = (SELECT sealed FROM biometrics
 	WHERE owner = $ID1 AND modality = 'finger' AND position = 5)
 	WHERE owner = $ID2 AND modality = 'finger' AND position = 5"
 api GET "/v1/records/$ID2/export" "" "$SUP"
 is "an image moved from another record is detected" "$STATUS" 500
-sqlite3 "$DB" "UPDATE record_items SET sealed = (SELECT sealed FROM record_items
+sqlite3 "$DB" "UPDATE biometrics SET sealed = (SELECT sealed FROM biometrics
 	WHERE owner = $ID1 AND modality = 'finger' AND position = 4)
 	WHERE owner = $ID1 AND modality = 'finger' AND position = 5"
 api GET "/v1/records/$ID1/export" "" "$SUP"
@@ -228,7 +228,7 @@ ID5=$(jget .id)
 upload "$ID5" finger 1 "$T/png/finger-1.png"
 api POST "/v1/enrollments/$ID5/abandon" "" "$OP"
 is "a session can be abandoned" "$(jget .state)" abandoned
-is "its images are gone" "$(sqlite3 "$DB" "SELECT count(*) FROM enrollment_items WHERE owner = $ID5")" 0
+is "its images are gone" "$(sqlite3 "$DB" "SELECT count(*) FROM biometrics WHERE owner = $ID5")" 0
 
 # Coverage.
 api GET /v1/reports/coverage "" "$SUP"
