@@ -12,6 +12,7 @@
  *                device's timeout, ignoring cancel), slow (answers take three
  *                times the configured delay plus 200 ms)
  *   printer:     jam, ribbon-out, cover-open, hopper-empty, cleaning-required
+ *   encoder:     chip-failure (the chip in the station does not answer)
  *   capturing classes (fingerprint, iris, face, signature):
  *                low-quality (captures come out poor), quality-decline (each
  *                capture a little worse than the one before: a wearing sensor)
@@ -34,6 +35,7 @@ enum {
 	F_COVER_OPEN,
 	F_HOPPER_EMPTY,
 	F_CLEANING,
+	F_CHIP,
 	F_LOW_QUALITY,
 	F_DECLINE,
 	F_COUNT,
@@ -48,6 +50,7 @@ static const char *const fault_names[F_COUNT] = {
 	[F_COVER_OPEN] = "cover-open",
 	[F_HOPPER_EMPTY] = "hopper-empty",
 	[F_CLEANING] = "cleaning-required",
+	[F_CHIP] = "chip-failure",
 	[F_LOW_QUALITY] = "low-quality",
 	[F_DECLINE] = "quality-decline",
 };
@@ -194,6 +197,7 @@ sim_status(HalDevice *dev, HalStatus *out, GCancellable *cancel, GError **error)
 		{ F_RIBBON_OUT, HAL_STATE_FAULT, "marker-supply-empty" },
 		{ F_HOPPER_EMPTY, HAL_STATE_FAULT, "media-empty" },
 		{ F_CLEANING, HAL_STATE_DEGRADED, "cleaning-required" },
+		{ F_CHIP, HAL_STATE_FAULT, "chip-failure" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(conditions); i++) {
 		if (!take(s, conditions[i].fault))
@@ -296,7 +300,7 @@ sim_inject(HalDevice *dev, const HalFault *fault, GError **error)
 
 #define COMMON_FAULTS "unplug", "replug", "timeout", "slow"
 
-static const char *const faults_common[] = { COMMON_FAULTS, NULL };
+static const char *const faults_encoder[] = { COMMON_FAULTS, "chip-failure", NULL };
 static const char *const faults_capture[] = { COMMON_FAULTS, "low-quality", "quality-decline",
 					       NULL };
 static const char *const faults_printer[] = { COMMON_FAULTS, "jam", "ribbon-out", "cover-open",
@@ -371,7 +375,7 @@ const HalDriver sim_printer_driver =
 	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer,
 		   NULL);
 const HalDriver sim_encoder_driver =
-	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_common,
+	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_encoder,
 		   NULL);
 
 #ifdef SIM_PLUGIN

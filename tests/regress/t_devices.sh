@@ -74,6 +74,12 @@ fault printer cleaning-required
 check "cleaning-required degrades the printer" wait_state printer degraded cleaning-required
 fault printer clear
 wait_state printer ready
+fault encoder chip-failure
+check "chip-failure shows the encoder in fault" wait_state encoder fault chip-failure
+fault encoder clear
+check "after clear the encoder is ready" wait_state encoder ready
+fault printer chip-failure
+is "chip-failure is an encoder's fault, not a printer's" "$STATUS" 400
 
 fault fingerprint unplug
 check "unplug: the device goes absent" wait_state fingerprint absent offline
@@ -106,7 +112,7 @@ is "ektpctl device fault as an operator exits 1" $? 1
 
 api GET "/v1/audit?limit=1000" "" "$ADMIN"
 is "each injected fault is audited" \
-	"$(jget '[.rows[] | select(.action == "device.fault")] | length')" 14
+	"$(jget '[.rows[] | select(.action == "device.fault")] | length')" 16
 like "state changes are audited with their reasons" \
 	"$(jget '[.rows[] | select(.action == "device.state" and .target == "printer") | .detail.reasons] | join(" ")')" \
 	"media-jam.*marker-supply-empty.*cover-open.*media-empty.*cleaning-required"
