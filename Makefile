@@ -9,12 +9,14 @@
 
 # Debian packages: build libraries, then test tools.
 DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-dev \
-              libsqlite3-dev libssl-dev libfprint-2-dev libusb-1.0-0-dev libpng-dev
-DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps umockdev libumockdev-dev
+              libsqlite3-dev libssl-dev libfprint-2-dev libusb-1.0-0-dev libpng-dev \
+              libfreetype-dev fonts-liberation libjpeg62-turbo-dev libpcsclite-dev
+DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps umockdev libumockdev-dev \
+              openssl pcscd vsmartcard-vpcd opensc
 DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
 
 PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto \
-               libfprint-2 libusb-1.0 libpng
+               libfprint-2 libusb-1.0 libpng freetype2 libjpeg libpcsclite
 PKGS_CTL    := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0
 
 # BUILD names the object tree; the sanitizer build uses its own so both can coexist.
@@ -45,9 +47,10 @@ CORE_SRC   := $(wildcard src/core/*.c)
 HAL_SRC    := $(wildcard src/hal/*.c) $(wildcard drivers/*/*.c)
 QUALITY_SRC := $(wildcard src/quality/*.c)
 IMAGE_SRC  := $(wildcard src/image/*.c)
+CARD_SRC   := $(wildcard src/card/*.c)
 API_SRC    := $(wildcard src/api/*.c)
 LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(IMAGE_SRC) $(HAL_SRC) $(QUALITY_SRC) \
-              $(CORE_SRC) \
+              $(CARD_SRC) $(CORE_SRC) \
               $(API_SRC)
 CTL_SRC    := $(wildcard src/ektpctl/*.c)
 

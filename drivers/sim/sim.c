@@ -273,6 +273,38 @@ sim_capture(HalDevice *dev, int position, HalImage *out, GCancellable *cancel, G
 	return 0;
 }
 
+/* The simulated chip: everything written must fit the capacity; what fits
+ * reads back as written, so only its size and digest are kept. */
+static int
+sim_encode(HalDevice *dev, const HalChip *chip, GCancellable *cancel, GError **error)
+{
+	Sim *s = hal_dev_get_private(dev);
+	if (begin_op(dev, s, cancel, error) < 0)
+		return -1;
+	if (take(s, F_CHIP)) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_DEVICE,
+			    "%s: the chip does not answer (SW 6F00): chip failure", hal_dev_name(dev));
+		return -1;
+	}
+	size_t total = 0;
+	g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+	for (size_t i = 0; i < chip->n_files; i++) {
+		total += chip->files[i].len;
+		g_checksum_update(sum, chip->files[i].data, (gssize)chip->files[i].len);
+	}
+	gint64 capacity = hal_dev_option_int(dev, "capacity");
+	if ((gint64)total > capacity) {
+		g_set_error(error, HAL_ERROR, HAL_ERROR_DEVICE,
+			    "%s: %zu bytes do not fit the chip's %" G_GINT64_FORMAT " (SW 6A84)",
+			    hal_dev_name(dev), total, capacity);
+		return -1;
+	}
+	g_debug("%s: chip of %zu bytes written, SHA-256 %s", hal_dev_name(dev), total,
+		g_checksum_get_string(sum));
+	s->total++;
+	return 0;
+}
+
 static int
 sim_inject(HalDevice *dev, const HalFault *fault, GError **error)
 {
@@ -322,7 +354,11 @@ static const HalOption opts_face[] = {
 	{ NULL },
 };
 static const HalOption opts_signature[] = { SIM_OPTIONS("SIM-SG-0001"), { NULL } };
-static const HalOption opts_encoder[] = { SIM_OPTIONS("SIM-EN-0001"), { NULL } };
+static const HalOption opts_encoder[] = {
+	SIM_OPTIONS("SIM-EN-0001"),
+	{ "capacity", HAL_OPT_INT, "8192", 256, 1048576, "bytes the simulated chip holds" },
+	{ NULL },
+};
 static const HalOption opts_printer[] = {
 	SIM_OPTIONS("SIM-PR-0001"),
 	{ "ribbon", HAL_OPT_INT, "500", 0, 100000, "prints left on the loaded ribbon" },
@@ -342,7 +378,7 @@ SIM_OPEN(open_signature, HAL_CLASS_SIGNATURE)
 SIM_OPEN(open_printer, HAL_CLASS_PRINTER)
 SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
 
-#define SIM_DRIVER(drv_name, k, open_fn, extra_caps, opts, faults, capture_fn) \
+#define SIM_DRIVER(drv_name, k, open_fn, extra_caps, opts, faults, capture_fn, encode_fn) \
 	{                                                                 \
 		.abi = HAL_ABI_VERSION,                                   \
 		.name = drv_name,                                         \
@@ -357,26 +393,27 @@ SIM_OPEN(open_encoder, HAL_CLASS_ENCODER)
 		.inject_fault = sim_inject,                               \
 		.check_option = sim_check_option,                         \
 		.capture = capture_fn,                                    \
+		.encode = encode_fn,                                      \
 	}
 
 const HalDriver sim_fingerprint_driver =
 	SIM_DRIVER("sim-fingerprint", HAL_CLASS_FINGERPRINT, open_fingerprint, HAL_CAP_CAPTURE, opts_fingerprint,
-		   faults_capture, sim_capture);
+		   faults_capture, sim_capture, NULL);
 const HalDriver sim_iris_driver =
 	SIM_DRIVER("sim-iris", HAL_CLASS_IRIS, open_iris, HAL_CAP_CAPTURE, opts_iris, faults_capture,
-		   sim_capture);
+		   sim_capture, NULL);
 const HalDriver sim_face_driver =
 	SIM_DRIVER("sim-face", HAL_CLASS_FACE, open_face, HAL_CAP_CAPTURE, opts_face, faults_capture,
-		   sim_capture);
+		   sim_capture, NULL);
 const HalDriver sim_signature_driver =
 	SIM_DRIVER("sim-signature", HAL_CLASS_SIGNATURE, open_signature, HAL_CAP_CAPTURE, opts_signature,
-		   faults_capture, sim_capture);
+		   faults_capture, sim_capture, NULL);
 const HalDriver sim_printer_driver =
 	SIM_DRIVER("sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT, opts_printer, faults_printer,
-		   NULL);
+		   NULL, NULL);
 const HalDriver sim_encoder_driver =
 	SIM_DRIVER("sim-encoder", HAL_CLASS_ENCODER, open_encoder, HAL_CAP_ENCODE, opts_encoder, faults_encoder,
-		   NULL);
+		   NULL, sim_encode);
 
 #ifdef SIM_PLUGIN
 /* Built as a shared object (make builds one for the tests): the printer
@@ -386,5 +423,5 @@ const HalDriver sim_encoder_driver =
  * simulators never clash with ektpd's own. */
 __attribute__((visibility("default"))) const HalDriver ektp_hal_driver =
 	SIM_DRIVER("plugin-sim-printer", HAL_CLASS_PRINTER, open_printer, HAL_CAP_PRINT,
-		   opts_printer, faults_printer, NULL);
+		   opts_printer, faults_printer, NULL, NULL);
 #endif

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Raised whenever a HalDriver or its callers change incompatibly. */
-#define HAL_ABI_VERSION 1
+#define HAL_ABI_VERSION 2
 
 /* The symbol a driver plug-in exports: the table itself,
  *     const HalDriver ektp_hal_driver = { .abi = HAL_ABI_VERSION, … };   */
@@ -113,6 +113,22 @@ typedef struct {
 	int position;  /* HalPosition for biometrics */
 } HalImage;
 
+/* One elementary file of a chip image (ISO 7816-4 file id, contents). */
+typedef struct {
+	uint16_t fid;
+	const uint8_t *data;
+	size_t len;
+} HalChipFile;
+
+/* What an encoder writes to the card in its station: files under the
+ * application DF AID (e.g. the LDS application), all of them or none. */
+typedef struct {
+	const uint8_t *aid;
+	size_t aid_len;
+	const HalChipFile *files;
+	size_t n_files;
+} HalChip;
+
 /* A fault a simulator can be told to show; KIND names as in the docs. */
 typedef struct {
 	const char *kind;
@@ -140,6 +156,11 @@ typedef struct {
 	/* Captures one image at POSITION (HalPosition) into OUT. */
 	int (*capture)(HalDevice *dev, int position, HalImage *out, GCancellable *cancel,
 		       GError **error);
+	/* Encoders: writes CHIP to the card in the station, reads every file
+	 * back and compares; fails (HAL_ERROR_DEVICE naming the file and the
+	 * status word, or HAL_ERROR_ABSENT without a card) unless all of it
+	 * reads back equal.  May be NULL. */
+	int (*encode)(HalDevice *dev, const HalChip *chip, GCancellable *cancel, GError **error);
 	/* Makes the device show FAULT (simulators); KIND "clear" clears them. */
 	int (*inject_fault)(HalDevice *dev, const HalFault *fault, GError **error);
 } HalDriver;

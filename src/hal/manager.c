@@ -39,7 +39,7 @@ static const HalOption common_options[] = {
 	{ NULL },
 };
 
-typedef enum { OP_OPEN, OP_STATUS, OP_FAULT, OP_CAPTURE } OpKind;
+typedef enum { OP_OPEN, OP_STATUS, OP_FAULT, OP_CAPTURE, OP_ENCODE } OpKind;
 
 typedef struct Op Op;
 
@@ -107,6 +107,7 @@ struct Op {
 	gint w_done; /* atomic: the worker has finished and queued the hand-back */
 	HalStatus status;
 	HalImage *image;
+	HalChip *chip; /* OP_ENCODE: a deep copy, owned by the operation */
 	gint64 ended_us;
 	HalDoneFunc done;
 	HalCaptureFunc capture_done;
@@ -481,9 +482,40 @@ image_free(HalImage *img)
 }
 
 static void
+chip_free(HalChip *chip)
+{
+	if (!chip)
+		return;
+	for (size_t i = 0; i < chip->n_files; i++)
+		g_free((uint8_t *)chip->files[i].data);
+	g_free((HalChipFile *)chip->files);
+	g_free((uint8_t *)chip->aid);
+	g_free(chip);
+}
+
+/* A copy of CHIP that the operation owns, for a worker that may outlive the caller. */
+static HalChip *
+chip_copy(const HalChip *chip)
+{
+	HalChip *c = g_new0(HalChip, 1);
+	c->aid = g_memdup2(chip->aid, chip->aid_len);
+	c->aid_len = chip->aid_len;
+	HalChipFile *files = g_new0(HalChipFile, chip->n_files ? chip->n_files : 1);
+	for (size_t i = 0; i < chip->n_files; i++) {
+		files[i].fid = chip->files[i].fid;
+		files[i].data = g_memdup2(chip->files[i].data, chip->files[i].len);
+		files[i].len = chip->files[i].len;
+	}
+	c->files = files;
+	c->n_files = chip->n_files;
+	return c;
+}
+
+static void
 op_free(Op *op)
 {
 	image_free(op->image);
+	chip_free(op->chip);
 	g_clear_object(&op->cancel);
 	g_clear_error(&op->error);
 	g_clear_error(&op->w_error);
@@ -553,6 +585,7 @@ op_complete(Op *op)
 	case OP_FAULT:
 		break;
 	case OP_CAPTURE:
+	case OP_ENCODE:
 		if (op->rc == 0)
 			set_error_text(dev, NULL);
 		else
@@ -673,6 +706,10 @@ op_run(gpointer data, gpointer user_data)
 				    drv->name);
 		}
 		break;
+	case OP_ENCODE:
+		op->w_rc = drv->encode(dev, op->chip, op->cancel, &e);
+		op->ended_us = g_get_real_time();
+		break;
 	}
 	if (op->w_rc < 0 && !e)
 		g_set_error(&e, HAL_ERROR, HAL_ERROR_FAILED, "driver %s failed without a reason",
@@ -703,7 +740,7 @@ op_submit(Op *op)
 {
 	HalDevice *dev = op->dev;
 	/* Long operations show the device busy; status polls and opens do not. */
-	if (op->kind == OP_CAPTURE) {
+	if (op->kind == OP_CAPTURE || op->kind == OP_ENCODE) {
 		op->shows_busy = TRUE;
 		if (dev->busy++ == 0)
 			dev->busy_since = now_s();
@@ -1028,4 +1065,25 @@ guint
 hal_manager_hotplug_polls(const HalManager *m)
 {
 	return m->hotplug_polls;
+}
+
+void
+hal_manager_encode(HalManager *m, const char *name, const HalChip *chip, HalDoneFunc done,
+		   void *data)
+{
+	HalDevice *dev;
+	GError *e = NULL;
+	if (device_usable(m, name, &dev, &e) && !dev->drv->encode)
+		g_set_error(&e, HAL_ERROR, HAL_ERROR_UNSUPPORTED, "device %s (%s) cannot encode chips",
+			    name, hal_class_name(dev->drv->klass));
+	if (e) {
+		done(e, data);
+		g_error_free(e);
+		return;
+	}
+	Op *op = op_new(dev, OP_ENCODE);
+	op->chip = chip_copy(chip);
+	op->done = done;
+	op->data = data;
+	op_submit(op);
 }

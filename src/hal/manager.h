@@ -88,6 +88,11 @@ typedef void (*HalCaptureFunc)(HalImage *image, const HalCaptureMeta *meta, GErr
 void hal_manager_capture(HalManager *m, const char *name, int position, HalCaptureFunc done,
 			 void *data);
 
+/* Writes CHIP (copied; the caller's may go at once) to the card in encoder
+ * NAME and has the driver read it back; DONE runs on the main loop, once. */
+void hal_manager_encode(HalManager *m, const char *name, const HalChip *chip, HalDoneFunc done,
+			void *data);
+
 /*
  * Sets (REASON non-NULL) or clears an advisory the core found about device
  * NAME, such as "quality-declining" from its capture trend: while set, the

@@ -269,6 +269,78 @@ test_status_read_is_not_busy(void **state)
 	assert_true(samples > 10); /* it did take its 300 ms */
 }
 
+/* An encoder: a chip that fits is written, one too large or a failing chip
+ * is refused naming why, a camera cannot encode, and the caller's chip may
+ * go as soon as the call returns (the operation keeps its own copy). */
+typedef struct {
+	int calls;
+	char *message;
+} Encoded;
+
+static void
+encode_done(GError *error, void *data)
+{
+	Encoded *en = data;
+	en->calls++;
+	g_free(en->message);
+	en->message = error ? g_strdup(error->message) : NULL;
+}
+
+static void
+encode_wait(Encoded *en, int calls)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (en->calls < calls && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	assert_int_equal(en->calls, calls);
+}
+
+static int
+setup_encoder(void **state)
+{
+	return setup_with(state, "[device cam]\ndriver = sim-encoder\ncapacity = 1024\n"
+				 "poll_interval = 100\ntimeout = 2000\n[device eye]\n"
+				 "driver = sim-iris\npoll_interval = 100\n");
+}
+
+static void
+test_encode(void **state)
+{
+	Fixture *f = *state;
+	Encoded en = { 0 };
+	assert_true(wait_for(f, HAL_STATE_READY));
+	static const uint8_t aid[] = { 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01 };
+	uint8_t *a = g_malloc0(600), *b = g_malloc0(300);
+	HalChipFile files[] = { { 0x0101, a, 600 }, { 0x0102, b, 300 } };
+	HalChip chip = { aid, sizeof aid, files, 2 };
+	hal_manager_encode(f->m, "cam", &chip, encode_done, &en);
+	g_free(a); /* the operation has its own copy */
+	g_free(b);
+	encode_wait(&en, 1);
+	assert_null(en.message);
+
+	uint8_t big[1100] = { 0 };
+	HalChipFile one[] = { { 0x0101, big, sizeof big } };
+	HalChip too_big = { aid, sizeof aid, one, 1 };
+	hal_manager_encode(f->m, "cam", &too_big, encode_done, &en);
+	encode_wait(&en, 2);
+	assert_non_null(strstr(en.message, "do not fit"));
+
+	int done = 0;
+	hal_manager_inject_fault(f->m, "cam", "chip-failure", 0, fault_done, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	hal_manager_encode(f->m, "cam", &chip, encode_done, &en);
+	encode_wait(&en, 3);
+	assert_non_null(en.message);
+	assert_non_null(strstr(en.message, "chip failure"));
+
+	hal_manager_encode(f->m, "eye", &chip, encode_done, &en);
+	assert_int_equal(en.calls, 4); /* refused at once */
+	assert_non_null(strstr(en.message, "cannot encode"));
+	g_free(en.message);
+}
+
 int
 main(void)
 {
@@ -281,6 +353,7 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_busy_returns_to_degraded, setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_status_read_is_not_busy, setup_slow, teardown),
+		cmocka_unit_test_setup_teardown(test_encode, setup_encoder, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
