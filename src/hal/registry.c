@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drivers/libfprint/fprint.h"
+#include "drivers/pcsc/pcsc.h"
 #include "drivers/sim/sim.h"
 
 static const HalDriver *const builtin[] = {
@@ -20,6 +21,7 @@ static const HalDriver *const builtin[] = {
 	&sim_printer_driver,
 	&sim_encoder_driver,
 	&fprint_driver,
+	&pcsc_driver,
 	NULL,
 };
 
