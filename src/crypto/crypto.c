@@ -417,14 +417,19 @@ write_full(int fd, const uint8_t *buf, size_t n)
 	return 0;
 }
 
-/* Loads the key at PATH into OUT.  0, 1 when PATH does not exist, -1 with ERROR. */
+/*
+ * Opens the private file at PATH for reading and checks it is a regular file
+ * of ours that nobody else may read, on the descriptor that will be read.
+ * Returns the descriptor with *ST filled, -2 when PATH does not exist (ERROR
+ * untouched), or -1 with ERROR set.
+ */
 static int
-keyfile_load(const char *path, uint8_t out[CRYPTO_KEY_LEN], GError **error)
+private_open(const char *path, struct stat *st, GError **error)
 {
 	/* No symlinks (the file checked must be the file named), and no hanging on a FIFO. */
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
-		return 1;
+		return -2;
 	if (fd < 0 && errno == ELOOP) {
 		g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE,
 			    "key file %s is a symbolic link; it must be a regular file", path);
@@ -434,33 +439,48 @@ keyfile_load(const char *path, uint8_t out[CRYPTO_KEY_LEN], GError **error)
 		set_errno_error(error, errno, "cannot open", path);
 		return -1;
 	}
-
-	uint8_t file[CRYPTO_KEYFILE_LEN + 1], want[CRYPTO_KEYFILE_LEN];
-	int ret = -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0) {
 		set_errno_error(error, errno, "cannot stat", path);
-		goto out;
+		goto fail;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE,
 			    "key file %s is not a regular file", path);
-		goto out;
+		goto fail;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st->st_uid != geteuid()) {
 		g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE,
 			    "key file %s is owned by uid %u; it must belong to uid %u, which ektpd "
 			    "runs as",
-			    path, (unsigned)st.st_uid, (unsigned)geteuid());
-		goto out;
+			    path, (unsigned)st->st_uid, (unsigned)geteuid());
+		goto fail;
 	}
-	if (st.st_mode & 077) {
+	if (st->st_mode & 077) {
 		g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE,
 			    "key file %s has mode %04o: group and others must have no access "
 			    "(chmod 600)",
-			    path, (unsigned)(st.st_mode & 07777));
-		goto out;
+			    path, (unsigned)(st->st_mode & 07777));
+		goto fail;
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Loads the key at PATH into OUT.  0, 1 when PATH does not exist, -1 with ERROR. */
+static int
+keyfile_load(const char *path, uint8_t out[CRYPTO_KEY_LEN], GError **error)
+{
+	struct stat st;
+	int fd = private_open(path, &st, error);
+	if (fd == -2)
+		return 1;
+	if (fd < 0)
+		return -1;
+
+	uint8_t file[CRYPTO_KEYFILE_LEN + 1], want[CRYPTO_KEYFILE_LEN];
+	int ret = -1;
 	/* Read one byte more than a key file holds, so a file that grew is caught too. */
 	ssize_t got = st.st_size == CRYPTO_KEYFILE_LEN ? read_full(fd, file, sizeof file) : 0;
 	if (got < 0) {
@@ -594,4 +614,53 @@ crypto_keyfile_load_or_create(const char *path, uint8_t out_key[CRYPTO_KEY_LEN],
 	g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_IO,
 		    "key file %s keeps appearing and disappearing", path);
 	return -1;
+}
+
+static void
+wipe_and_free(gpointer p)
+{
+	gsize *block = (gsize *)p - 1; /* the length is kept just before the bytes */
+	crypto_wipe(block, *block + sizeof *block);
+	g_free(block);
+}
+
+GBytes *
+crypto_private_file_read(const char *path, size_t max_len, GError **error)
+{
+	g_return_val_if_fail(path != NULL, NULL);
+	struct stat st;
+	int fd = private_open(path, &st, error);
+	if (fd == -2) {
+		set_errno_error(error, ENOENT, "cannot open", path);
+		return NULL;
+	}
+	if (fd < 0)
+		return NULL;
+	GBytes *ret = NULL;
+	if (st.st_size < 0 || (guint64)st.st_size > max_len) {
+		g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE,
+			    "key file %s is %" G_GINT64_FORMAT " bytes; at most %zu are accepted",
+			    path, (gint64)st.st_size, max_len);
+		goto out;
+	}
+	/* The length first, so the free function knows how much to wipe. */
+	size_t cap = (size_t)st.st_size + 1;
+	gsize *block = g_malloc(sizeof(gsize) + cap);
+	*block = cap;
+	uint8_t *buf = (uint8_t *)(block + 1);
+	/* One byte more than its size, so a file that grew since fstat is caught. */
+	ssize_t got = read_full(fd, buf, cap);
+	if (got < 0 || (size_t)got != (size_t)st.st_size) {
+		if (got < 0)
+			set_errno_error(error, errno, "cannot read", path);
+		else
+			g_set_error(error, CRYPTO_ERROR, CRYPTO_ERROR_IO,
+				    "key file %s changed size while it was read", path);
+		wipe_and_free(buf);
+		goto out;
+	}
+	ret = g_bytes_new_with_free_func(buf, (gsize)got, wipe_and_free, buf);
+out:
+	close(fd);
+	return ret;
 }

@@ -13,6 +13,17 @@
  * seals never share a nonce; and the workstation key file is created with mode
  * 0600 and refused, naming the path and the rule, when it is open to others,
  * not a plain file, of another owner, of the wrong size, or damaged.
+ *
+ * Then the signing of chip data (cms.c): other private files (a PEM key) are
+ * read under the same rules; the test PKI is made whole, with the modes and
+ * the TEST labels promised, once; a document signer loads, says whether it is
+ * a test key, and is refused with the rule named when its key is open to
+ * others, encrypted, not its certificate's, or its certificate is expired or
+ * not for signing; a CMS SignedData round trips and is refused with the code
+ * that tells the cause for another CA, another content type, trailing bytes,
+ * every truncation, a changed content or signature; and the LDS security
+ * object has the DER of ICAO 9303-10 and is parsed strictly.  Special
+ * certificates (not a test key, expired) are made here with OpenSSL.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +36,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "crypto/crypto.h"
 #include "testutil.h"
@@ -927,6 +943,549 @@ test_keyfile_other_owner(void **state)
 	assert_int_equal(crypto_keyfile_load_or_create(path, key, NULL, NULL), 0);
 }
 
+/* ---- private files ---- */
+
+static void
+test_private_file_read(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *path = write_key_bytes(dir, "a.pem", "secret text\n", 12, 0600);
+	GError *error = NULL;
+	g_autoptr(GBytes) b = crypto_private_file_read(path, 100, &error);
+	assert_non_null(b);
+	assert_int_equal(g_bytes_get_size(b), 12);
+	assert_memory_equal(g_bytes_get_data(b, NULL), "secret text\n", 12);
+
+	/* One byte over the limit; exactly at it. */
+	assert_null(crypto_private_file_read(path, 11, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE));
+	assert_non_null(strstr(error->message, "at most 11"));
+	g_clear_error(&error);
+	g_autoptr(GBytes) exact = crypto_private_file_read(path, 12, NULL);
+	assert_non_null(exact);
+
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(crypto_private_file_read(path, 100, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_KEYFILE));
+	assert_non_null(strstr(error->message, path));
+	assert_non_null(strstr(error->message, "chmod 600"));
+	g_clear_error(&error);
+
+	g_autofree char *link = g_build_filename(dir, "link.pem", NULL);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+	assert_null(crypto_private_file_read(link, 100, &error));
+	assert_non_null(strstr(error->message, "symbolic link"));
+	g_clear_error(&error);
+
+	g_autofree char *missing = g_build_filename(dir, "missing.pem", NULL);
+	assert_null(crypto_private_file_read(missing, 100, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_IO));
+	assert_non_null(strstr(error->message, "No such file"));
+	g_clear_error(&error);
+}
+
+/* ---- the test PKI and the document signer ---- */
+
+/* Removes DIR, its files and the files of its subdirectories (one level). */
+static void
+remove_tree(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d))) {
+		g_autofree char *p = g_build_filename(dir, name, NULL);
+		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
+			tu_remove_dir(p);
+		else
+			g_remove(p);
+	}
+	if (d)
+		g_dir_close(d);
+	g_rmdir(dir);
+}
+
+static int
+pkidir_teardown(void **state)
+{
+	remove_tree(*state);
+	g_free(*state);
+	return 0;
+}
+
+static char *
+pki_path(const char *pki, const char *name)
+{
+	return g_build_filename(pki, name, NULL);
+}
+
+/* Makes a test PKI at DIR/NAME (which must be new); returns its path (caller frees). */
+static char *
+make_pki(const char *dir, const char *name)
+{
+	char *pki = g_build_filename(dir, name, NULL);
+	gboolean created = FALSE;
+	GError *error = NULL;
+	if (crypto_test_pki_create(pki, &created, &error) < 0)
+		fail_msg("test PKI %s: %s", pki, error->message);
+	assert_true(created);
+	return pki;
+}
+
+static CryptoSigner *
+load_ds(const char *pki)
+{
+	g_autofree char *cert = pki_path(pki, CRYPTO_TEST_DS_CERT);
+	g_autofree char *key = pki_path(pki, CRYPTO_TEST_DS_KEY);
+	GError *error = NULL;
+	CryptoSigner *s = crypto_signer_load(cert, key, &error);
+	if (!s)
+		fail_msg("signer %s: %s", pki, error->message);
+	return s;
+}
+
+static char *
+read_text(const char *path, gsize *len)
+{
+	char *text = NULL;
+	GError *error = NULL;
+	if (!g_file_get_contents(path, &text, len, &error))
+		fail_msg("%s: %s", path, error->message);
+	return text;
+}
+
+static void
+test_pki_created(void **state)
+{
+	const char *dir = *state;
+	mode_t old = umask(077); /* the modes hold whatever the umask */
+	g_autofree char *pki = make_pki(dir, "test-pki");
+	umask(old);
+
+	struct stat st;
+	assert_int_equal(lstat(pki, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755);
+	static const struct {
+		const char *name;
+		mode_t mode;
+		const char *begin;
+	} want[] = {
+		{ CRYPTO_TEST_CA_CERT, 0644, "-----BEGIN CERTIFICATE-----" },
+		{ CRYPTO_TEST_CA_KEY, 0600, "-----BEGIN PRIVATE KEY-----" },
+		{ CRYPTO_TEST_DS_CERT, 0644, "-----BEGIN CERTIFICATE-----" },
+		{ CRYPTO_TEST_DS_KEY, 0600, "-----BEGIN PRIVATE KEY-----" },
+		{ CRYPTO_TEST_README, 0644, "NOT FOR PRODUCTION" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+		g_autofree char *p = pki_path(pki, want[i].name);
+		assert_int_equal(lstat(p, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		if ((st.st_mode & 07777) != want[i].mode)
+			fail_msg("%s has mode %04o, not %04o", want[i].name,
+				 (unsigned)(st.st_mode & 07777), (unsigned)want[i].mode);
+		gsize len = 0;
+		g_autofree char *text = read_text(p, &len);
+		/* Each file says it is a test key, before its PEM. */
+		assert_true(g_str_has_prefix(text, "ektp TEST") || i == 4);
+		assert_non_null(strstr(text, "NOT FOR PRODUCTION"));
+		assert_non_null(strstr(text, want[i].begin));
+	}
+	/* Only the directory itself beside it: no temporary left. */
+	GDir *d = g_dir_open(dir, 0, NULL);
+	int entries = 0;
+	while (g_dir_read_name(d))
+		entries++;
+	g_dir_close(d);
+	assert_int_equal(entries, 1);
+
+	g_autoptr(CryptoSigner) ds = load_ds(pki);
+	assert_true(crypto_signer_is_test(ds));
+	assert_string_equal(crypto_signer_subject(ds),
+			    "CN=" CRYPTO_TEST_DS_CN ",O=ektp TEST KEYS,C=ID");
+
+	/* The CA may certify, not sign: refused as a document signer. */
+	g_autofree char *ca = pki_path(pki, CRYPTO_TEST_CA_CERT);
+	g_autofree char *ca_key = pki_path(pki, CRYPTO_TEST_CA_KEY);
+	GError *error = NULL;
+	assert_null(crypto_signer_load(ca, ca_key, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_CERT));
+	assert_non_null(strstr(error->message, "digitalSignature"));
+	g_clear_error(&error);
+
+	/* A second start keeps what is there. */
+	g_autofree char *key = pki_path(pki, CRYPTO_TEST_DS_KEY);
+	gsize len = 0;
+	g_autofree char *before = read_text(key, &len);
+	gboolean created = TRUE;
+	assert_int_equal(crypto_test_pki_create(pki, &created, &error), 0);
+	assert_false(created);
+	g_autofree char *after = read_text(key, &len);
+	assert_string_equal(before, after);
+
+	/* Two PKIs, two different keys. */
+	g_autofree char *other = make_pki(dir, "other");
+	g_autofree char *other_key = pki_path(other, CRYPTO_TEST_DS_KEY);
+	g_autofree char *other_text = read_text(other_key, &len);
+	assert_string_not_equal(before, other_text);
+}
+
+static void
+test_pki_place(void **state)
+{
+	const char *dir = *state;
+	/* An empty directory is filled (as if made by hand for it). */
+	g_autofree char *empty = g_build_filename(dir, "empty", NULL);
+	assert_int_equal(g_mkdir(empty, 0700), 0);
+	gboolean created = FALSE;
+	GError *error = NULL;
+	assert_int_equal(crypto_test_pki_create(empty, &created, &error), 0);
+	assert_true(created);
+	g_autoptr(CryptoSigner) ds = load_ds(empty);
+	/* A trailing slash names the same directory. */
+	g_autofree char *slash = g_build_filename(dir, "slash/", NULL);
+	assert_int_equal(crypto_test_pki_create(slash, &created, &error), 0);
+	assert_true(created);
+	g_autoptr(CryptoSigner) ds2 = load_ds(slash);
+
+	/* A file in the way, or no parent directory: an I/O error naming the path. */
+	g_autofree char *file = tu_write_file(dir, "file", "x");
+	assert_int_equal(crypto_test_pki_create(file, &created, &error), -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_IO));
+	assert_non_null(strstr(error->message, "not a directory"));
+	g_clear_error(&error);
+	g_autofree char *orphan = g_build_filename(dir, "no", "such", NULL);
+	assert_int_equal(crypto_test_pki_create(orphan, &created, &error), -1);
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_IO));
+	assert_non_null(strstr(error->message, orphan));
+	assert_false(created);
+	g_clear_error(&error);
+}
+
+/* Loads CERT and KEY in DIR expecting a refusal with CODE naming WANT. */
+static void
+expect_signer_refused(const char *cert, const char *key, int code, const char *want)
+{
+	GError *error = NULL;
+	CryptoSigner *s = crypto_signer_load(cert, key, &error);
+	if (s) {
+		crypto_signer_free(s);
+		fail_msg("%s loaded; expected a refusal naming \"%s\"", key, want);
+	}
+	if (!g_error_matches(error, CRYPTO_ERROR, code) || !strstr(error->message, want))
+		fail_msg("got error %d \"%s\", expected %d naming \"%s\"", error->code,
+			 error->message, code, want);
+	g_error_free(error);
+}
+
+static void
+test_signer_refusals(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *pki = make_pki(dir, "pki");
+	g_autofree char *other = make_pki(dir, "other");
+	g_autofree char *cert = pki_path(pki, CRYPTO_TEST_DS_CERT);
+	g_autofree char *key = pki_path(pki, CRYPTO_TEST_DS_KEY);
+	g_autofree char *other_key = pki_path(other, CRYPTO_TEST_DS_KEY);
+
+	static const mode_t open_modes[] = { 0640, 0604, 0644, 0660 };
+	for (size_t i = 0; i < G_N_ELEMENTS(open_modes); i++) {
+		assert_int_equal(chmod(key, open_modes[i]), 0);
+		expect_signer_refused(cert, key, CRYPTO_ERROR_KEYFILE, "chmod 600");
+		expect_signer_refused(cert, key, CRYPTO_ERROR_KEYFILE, key);
+	}
+	assert_int_equal(chmod(key, 0400), 0);
+	g_autoptr(CryptoSigner) ok = load_ds(pki);
+
+	expect_signer_refused(cert, other_key, CRYPTO_ERROR_CERT, "does not hold the key");
+	g_autofree char *missing = pki_path(pki, "missing.pem");
+	expect_signer_refused(missing, key, CRYPTO_ERROR_IO, "No such file");
+	expect_signer_refused(cert, missing, CRYPTO_ERROR_IO, "No such file");
+	g_autofree char *junk = tu_write_file(dir, "junk.pem", "hello\n");
+	expect_signer_refused(junk, key, CRYPTO_ERROR_CERT, "not a PEM certificate");
+	assert_int_equal(chmod(junk, 0600), 0);
+	expect_signer_refused(cert, junk, CRYPTO_ERROR_KEYFILE, "not a PEM private key");
+	/* The key where the certificate goes, and the reverse. */
+	expect_signer_refused(key, key, CRYPTO_ERROR_CERT, "not a PEM certificate");
+	g_autofree char *enc = write_key_bytes(
+		dir, "enc.pem", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n", 43, 0600);
+	expect_signer_refused(cert, enc, CRYPTO_ERROR_KEYFILE, "encrypted");
+}
+
+/*
+ * A self-signed EC certificate named CN, valid from FROM to TO days from now
+ * (keyUsage digitalSignature), and its key, written to DIR/NAME-cert.pem and
+ * DIR/NAME-key.pem (0600).  Made here with OpenSSL: the module under test
+ * makes only test-labelled certificates valid now.
+ */
+static void
+make_cert(const char *dir, const char *name, const char *cn, long from, long to)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	assert_non_null(k);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 12345);
+	X509_set_version(x, X509_VERSION_3);
+	X509_gmtime_adj(X509_getm_notBefore(x), from * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), to * 86400);
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_set_pubkey(x, k);
+	X509V3_CTX ctx;
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage, "digitalSignature");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+
+	BIO *cb = BIO_new(BIO_s_mem()), *kb = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509(cb, x);
+	PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL);
+	char *p = NULL;
+	long len = BIO_get_mem_data(cb, &p);
+	g_autofree char *cname = g_strdup_printf("%s-cert.pem", name);
+	g_autofree char *cpath = write_key_bytes(dir, cname, p, (size_t)len, 0644);
+	len = BIO_get_mem_data(kb, &p);
+	g_autofree char *kname = g_strdup_printf("%s-key.pem", name);
+	g_autofree char *kpath = write_key_bytes(dir, kname, p, (size_t)len, 0600);
+	BIO_free(cb);
+	BIO_free(kb);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_signer_production_and_expired(void **state)
+{
+	const char *dir = *state;
+	make_cert(dir, "prod", "Dukcapil Document Signer 01", -1, 365);
+	g_autofree char *cert = g_build_filename(dir, "prod-cert.pem", NULL);
+	g_autofree char *key = g_build_filename(dir, "prod-key.pem", NULL);
+	GError *error = NULL;
+	g_autoptr(CryptoSigner) s = crypto_signer_load(cert, key, &error);
+	assert_non_null(s);
+	assert_false(crypto_signer_is_test(s));
+	assert_string_equal(crypto_signer_subject(s), "CN=Dukcapil Document Signer 01");
+
+	/* Any of the markers makes it a test key, in any case. */
+	make_cert(dir, "marked", "dukcapil ds (not for production)", -1, 365);
+	g_autofree char *mcert = g_build_filename(dir, "marked-cert.pem", NULL);
+	g_autofree char *mkey = g_build_filename(dir, "marked-key.pem", NULL);
+	g_autoptr(CryptoSigner) m = crypto_signer_load(mcert, mkey, &error);
+	assert_non_null(m);
+	assert_true(crypto_signer_is_test(m));
+
+	make_cert(dir, "old", "Dukcapil Document Signer 00", -30, -1);
+	g_autofree char *ocert = g_build_filename(dir, "old-cert.pem", NULL);
+	g_autofree char *okey = g_build_filename(dir, "old-key.pem", NULL);
+	expect_signer_refused(ocert, okey, CRYPTO_ERROR_CERT, "not valid now");
+	make_cert(dir, "early", "Dukcapil Document Signer 02", 2, 30);
+	g_autofree char *ecert = g_build_filename(dir, "early-cert.pem", NULL);
+	g_autofree char *ekey = g_build_filename(dir, "early-key.pem", NULL);
+	expect_signer_refused(ecert, ekey, CRYPTO_ERROR_CERT, "not valid now");
+}
+
+/* ---- CMS ---- */
+
+#define OID_DATA "1.2.840.113549.1.7.1"
+
+static GBytes *
+cms_sign(const CryptoSigner *s, const char *type, const char *content)
+{
+	GError *error = NULL;
+	GBytes *b = crypto_cms_sign(s, type, content, strlen(content), &error);
+	if (!b)
+		fail_msg("CMS sign: %s", error->message);
+	return b;
+}
+
+/* Verifies LEN bytes at DER against CA expecting CODE (or success when CODE < 0). */
+static void
+expect_cms(const void *der, size_t len, const char *type, const char *ca, gsize ca_len, int code,
+	   const char *want)
+{
+	GError *error = NULL;
+	GBytes *b = crypto_cms_verify(der, len, type, ca, ca_len, NULL, &error);
+	if (code < 0) {
+		if (!b)
+			fail_msg("CMS verify: %s", error->message);
+		g_bytes_unref(b);
+		return;
+	}
+	if (b) {
+		g_bytes_unref(b);
+		fail_msg("CMS of %zu bytes verified; expected error %d (%s)", len, code, want);
+	}
+	if (!g_error_matches(error, CRYPTO_ERROR, code) || (want && !strstr(error->message, want)))
+		fail_msg("got error %d \"%s\", expected %d naming \"%s\"", error->code,
+			 error->message, code, want ? want : "");
+	g_error_free(error);
+}
+
+static void
+test_cms_sign_verify(void **state)
+{
+	const char *dir = *state;
+	g_autofree char *pki = make_pki(dir, "pki");
+	g_autofree char *other = make_pki(dir, "other");
+	g_autoptr(CryptoSigner) ds = load_ds(pki);
+	gsize ca_len = 0, other_len = 0;
+	g_autofree char *ca_path = pki_path(pki, CRYPTO_TEST_CA_CERT);
+	g_autofree char *other_path = pki_path(other, CRYPTO_TEST_CA_CERT);
+	g_autofree char *ca = read_text(ca_path, &ca_len);
+	g_autofree char *other_ca = read_text(other_path, &other_len);
+
+	const char *content = "the content signed, 0123456789";
+	g_autoptr(GBytes) sig = cms_sign(ds, CRYPTO_OID_LDS_SECURITY_OBJECT, content);
+	gsize n = 0;
+	const uint8_t *der = g_bytes_get_data(sig, &n);
+	GError *error = NULL;
+	g_autofree char *who = NULL;
+	g_autoptr(GBytes) got = crypto_cms_verify(der, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca,
+						  ca_len, &who, &error);
+	if (!got)
+		fail_msg("verify: %s", error->message);
+	assert_int_equal(g_bytes_get_size(got), strlen(content));
+	assert_memory_equal(g_bytes_get_data(got, NULL), content, strlen(content));
+	assert_string_equal(who, crypto_signer_subject(ds));
+
+	/* Both CAs in the bundle: fine.  Only the other CA, or none: not trusted. */
+	g_autofree char *both = g_strconcat(other_ca, ca, NULL);
+	expect_cms(der, n, CRYPTO_OID_LDS_SECURITY_OBJECT, both, strlen(both), -1, NULL);
+	expect_cms(der, n, CRYPTO_OID_LDS_SECURITY_OBJECT, other_ca, other_len, CRYPTO_ERROR_CERT,
+		   "not trusted");
+	expect_cms(der, n, CRYPTO_OID_LDS_SECURITY_OBJECT, "", 0, CRYPTO_ERROR_CERT,
+		   "no CA certificate");
+	/* Another content type is not a security object. */
+	expect_cms(der, n, OID_DATA, ca, ca_len, CRYPTO_ERROR_FORMAT, "2.23.136.1.1.1");
+	g_autoptr(GBytes) data = cms_sign(ds, OID_DATA, content);
+	const void *dp = g_bytes_get_data(data, &n);
+	expect_cms(dp, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_FORMAT,
+		   "1.2.840.113549.1.7.1");
+	expect_cms(dp, n, OID_DATA, ca, ca_len, -1, NULL);
+
+	/* Trailing bytes, every truncation, garbage. */
+	der = g_bytes_get_data(sig, &n);
+	g_autofree uint8_t *buf = g_malloc(n + 1);
+	memcpy(buf, der, n);
+	buf[n] = 0;
+	expect_cms(buf, n + 1, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_FORMAT,
+		   "1 bytes follow");
+	for (size_t cut = 0; cut < n; cut++)
+		expect_cms(buf, cut, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len,
+			   CRYPTO_ERROR_FORMAT, NULL);
+	expect_cms("hello", 5, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_FORMAT,
+		   "not a CMS");
+
+	/* A changed content byte, or signature byte: the signature does not verify. */
+	uint8_t *c = memmem(buf, n, content, strlen(content));
+	assert_non_null(c);
+	c[3] ^= 1;
+	expect_cms(buf, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_AUTH,
+		   "does not verify");
+	c[3] ^= 1;
+	buf[n - 3] ^= 0x10; /* inside s of the ECDSA signature, the last field */
+	expect_cms(buf, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_AUTH, NULL);
+	buf[n - 3] ^= 0x10;
+	expect_cms(buf, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, -1, NULL);
+
+	/* Signed by the other PKI's signer: verifies only against its own CA. */
+	g_autoptr(CryptoSigner) ods = load_ds(other);
+	g_autoptr(GBytes) osig = cms_sign(ods, CRYPTO_OID_LDS_SECURITY_OBJECT, content);
+	const void *op = g_bytes_get_data(osig, &n);
+	expect_cms(op, n, CRYPTO_OID_LDS_SECURITY_OBJECT, ca, ca_len, CRYPTO_ERROR_CERT, NULL);
+	expect_cms(op, n, CRYPTO_OID_LDS_SECURITY_OBJECT, other_ca, other_len, -1, NULL);
+
+	/* A bad content type string is the caller's error. */
+	assert_null(crypto_cms_sign(ds, "not an oid", "x", 1, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FAILED));
+	g_clear_error(&error);
+}
+
+/* ---- the LDS security object ---- */
+
+static void
+test_lds_encode_decode(void **state)
+{
+	(void)state;
+	CryptoDgHash h[4];
+	static const int dgs[4] = { 1, 2, 3, 7 };
+	for (int i = 0; i < 4; i++) {
+		h[i].dg = dgs[i];
+		crypto_sha256(&dgs[i], sizeof dgs[i], h[i].hash);
+	}
+	GError *error = NULL;
+	g_autoptr(GBytes) der = crypto_lds_encode(h, 4, &error);
+	assert_non_null(der);
+	gsize n = 0;
+	const uint8_t *p = g_bytes_get_data(der, &n);
+	/* SEQUENCE { INTEGER 0, SEQUENCE { OID sha256 },
+	 *            SEQUENCE { 4 x SEQUENCE { INTEGER, OCTET STRING } } } */
+	static const uint8_t head[] = { 0x30, 0x81, 0xAF, 0x02, 0x01, 0x00, 0x30, 0x0B, 0x06,
+					0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+					0x01, 0x30, 0x81, 0x9C, 0x30, 0x25, 0x02, 0x01, 0x01,
+					0x04, 0x20 };
+	assert_int_equal(n, 3 + 0xAF);
+	assert_memory_equal(p, head, sizeof head);
+	assert_memory_equal(p + sizeof head, h[0].hash, 32);
+	/* The last group: 30 25 02 01 07 04 20 <hash>. */
+	assert_int_equal(p[n - 32 - 3], 0x07);
+	assert_memory_equal(p + n - 32, h[3].hash, 32);
+
+	size_t count = 0;
+	g_autofree CryptoDgHash *back = crypto_lds_decode(p, n, &count, &error);
+	assert_non_null(back);
+	assert_int_equal(count, 4);
+	assert_memory_equal(back, h, sizeof h);
+
+	/* Strict parsing. */
+	g_autofree uint8_t *b = g_memdup2(p, n);
+	size_t got = 99;
+	b[5] = 1; /* version 1 */
+	assert_null(crypto_lds_decode(b, n, &got, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FORMAT));
+	assert_non_null(strstr(error->message, "version"));
+	assert_int_equal(got, 0);
+	g_clear_error(&error);
+	b[5] = 0;
+	b[18] = 0x02; /* sha224's OID */
+	assert_null(crypto_lds_decode(b, n, &got, &error));
+	assert_non_null(strstr(error->message, "SHA-256"));
+	g_clear_error(&error);
+	b[18] = 0x01;
+	b[26] = 0x02; /* DG1 renumbered DG2: a repeat */
+	assert_null(crypto_lds_decode(b, n, &got, &error));
+	assert_non_null(strstr(error->message, "repeated"));
+	g_clear_error(&error);
+	b[26] = 0x11; /* DG17 */
+	assert_null(crypto_lds_decode(b, n, &got, &error));
+	g_clear_error(&error);
+	b[26] = 0x01;
+	g_autofree CryptoDgHash *again = crypto_lds_decode(b, n, &got, NULL);
+	assert_non_null(again); /* put back: parses again */
+	assert_null(crypto_lds_decode(b, n - 1, &got, &error)); /* cut */
+	g_clear_error(&error);
+	g_autofree uint8_t *longer = g_malloc(n + 1);
+	memcpy(longer, p, n);
+	longer[n] = 0;
+	assert_null(crypto_lds_decode(longer, n + 1, &got, &error)); /* a byte after */
+	assert_non_null(strstr(error->message, "bytes follow"));
+	g_clear_error(&error);
+
+	/* Encoding refuses what the structure cannot hold. */
+	assert_null(crypto_lds_encode(h, 1, &error));
+	g_clear_error(&error);
+	h[1].dg = 1;
+	assert_null(crypto_lds_encode(h, 2, &error));
+	g_clear_error(&error);
+	h[1].dg = 17;
+	assert_null(crypto_lds_encode(h, 2, &error));
+	assert_true(g_error_matches(error, CRYPTO_ERROR, CRYPTO_ERROR_FAILED));
+	g_clear_error(&error);
+}
+
 int
 main(void)
 {
@@ -961,6 +1520,17 @@ main(void)
 						keydir_teardown),
 		cmocka_unit_test_setup_teardown(test_keyfile_other_owner, keydir_setup,
 						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_private_file_read, keydir_setup,
+						keydir_teardown),
+		cmocka_unit_test_setup_teardown(test_pki_created, keydir_setup, pkidir_teardown),
+		cmocka_unit_test_setup_teardown(test_pki_place, keydir_setup, pkidir_teardown),
+		cmocka_unit_test_setup_teardown(test_signer_refusals, keydir_setup,
+						pkidir_teardown),
+		cmocka_unit_test_setup_teardown(test_signer_production_and_expired, keydir_setup,
+						pkidir_teardown),
+		cmocka_unit_test_setup_teardown(test_cms_sign_verify, keydir_setup,
+						pkidir_teardown),
+		cmocka_unit_test(test_lds_encode_decode),
 	};
 	return cmocka_run_group_tests_name("crypto", tests, NULL, NULL);
 }
