@@ -17,6 +17,8 @@
 #include "api/api.h"
 #include "core/auth.h"
 #include "core/devices.h"
+#include "card/render.h"
+#include "core/cards.h"
 #include "core/enroll.h"
 #include "core/region.h"
 #include "core/selftest.h"
@@ -46,6 +48,9 @@ typedef struct {
 	Auth *auth;
 	HalManager *hal;
 	RegionDb *regions;
+	CardLayout *layout;
+	CryptoSigner *signer;
+	GBytes *ca_pem;
 	uint8_t key[CRYPTO_KEY_LEN]; /* the workstation key */
 	ApiServer *api;
 	GMainLoop *loop;
@@ -143,15 +148,61 @@ on_promote(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The region tables' folder: [enroll] region_data, relative to the config
- * file's folder (or to the working directory without a file).  Caller frees. */
+/* FILE relative to the config file's folder (or the working directory
+ * without a file).  Caller frees. */
 static char *
-region_dir(const EktpConfig *cfg)
+beside_config(const EktpConfig *cfg, const char *file)
 {
-	if (g_path_is_absolute(cfg->enroll_region_data) || !cfg->file)
-		return g_strdup(cfg->enroll_region_data);
+	if (g_path_is_absolute(file) || !cfg->file)
+		return g_strdup(file);
 	g_autofree char *base = g_path_get_dirname(cfg->file);
-	return g_build_filename(base, cfg->enroll_region_data, NULL);
+	return g_build_filename(base, file, NULL);
+}
+
+/* The card layout, the document signer and the CA: as configured, or a test
+ * PKI made in state_dir/test-pki when none is configured. */
+static int
+load_card_setup(Daemon *d, GError **error)
+{
+	const EktpConfig *cfg = d->cfg;
+	g_autofree char *layout = beside_config(cfg, cfg->card_layout);
+	d->layout = card_layout_load(layout, error);
+	if (!d->layout)
+		return -1;
+	g_autofree char *cert = NULL, *key = NULL, *ca = NULL;
+	if (!*cfg->card_signer_cert && !*cfg->card_signer_key && !*cfg->card_ca_cert) {
+		g_autofree char *dir = g_build_filename(cfg->state_dir, "test-pki", NULL);
+		gboolean created = FALSE;
+		if (crypto_test_pki_create(dir, &created, error) < 0)
+			return -1;
+		cert = g_build_filename(dir, CRYPTO_TEST_DS_CERT, NULL);
+		key = g_build_filename(dir, CRYPTO_TEST_DS_KEY, NULL);
+		ca = g_build_filename(dir, CRYPTO_TEST_CA_CERT, NULL);
+		g_warning("no [card] signer configured: chips are signed with TEST keys from %s%s; "
+			  "such cards are not valid e-KTP cards",
+			  dir, created ? " (created now)" : "");
+	} else if (!*cfg->card_signer_cert || !*cfg->card_signer_key || !*cfg->card_ca_cert) {
+		g_set_error(error, CARDS_ERROR, CARDS_ERROR_CONTENT,
+			    "[card] signer_cert, signer_key and ca_cert go together: give all three, "
+			    "or none for test keys");
+		return -1;
+	} else {
+		cert = beside_config(cfg, cfg->card_signer_cert);
+		key = beside_config(cfg, cfg->card_signer_key);
+		ca = beside_config(cfg, cfg->card_ca_cert);
+	}
+	d->signer = crypto_signer_load(cert, key, error);
+	if (!d->signer)
+		return -1;
+	char *pem = NULL;
+	gsize len = 0;
+	if (!g_file_get_contents(ca, &pem, &len, error)) {
+		g_prefix_error(error, "[card] ca_cert: ");
+		return -1;
+	}
+	d->ca_pem = g_bytes_new_take(pem, len);
+	int fingers[2];
+	return cards_fingers_parse(cfg->card_chip_fingers, fingers, error) ? 0 : -1;
 }
 
 static int
@@ -172,13 +223,15 @@ run(Daemon *d)
 	if (created)
 		g_message("created the workstation key %s: back it up; without it no stored image "
 			  "can be read", d->cfg->enroll_key_file);
-	char *regions = region_dir(d->cfg);
+	char *regions = beside_config(d->cfg, d->cfg->enroll_region_data);
 	d->regions = region_db_load(regions, &e);
 	g_free(regions);
 	if (!d->regions) {
 		g_prefix_error(&e, "region tables ([enroll] region_data): ");
 		goto fail;
 	}
+	if (load_card_setup(d, &e) < 0)
+		goto fail;
 	d->auth = auth_new(d->store, d->cfg, NULL);
 	d->hal = hal_manager_new(d->cfg, on_device_state, d, &e);
 	if (!d->hal)
@@ -193,6 +246,9 @@ run(Daemon *d)
 		.cfg = d->cfg,
 		.regions = d->regions,
 		.key = d->key,
+		.card_layout = d->layout,
+		.signer = d->signer,
+		.ca_pem = d->ca_pem,
 		.started_at = auth_now(d->auth),
 	};
 	d->api = api_server_new(&deps, &e);
@@ -228,6 +284,10 @@ run(Daemon *d)
 	auth_free(d->auth);
 	store_close(d->store);
 	region_db_free(d->regions);
+	card_layout_free(d->layout);
+	crypto_signer_free(d->signer);
+	if (d->ca_pem)
+		g_bytes_unref(d->ca_pem);
 	crypto_wipe(d->key, sizeof d->key);
 	g_message("ektpd stopped");
 	return 0;
@@ -238,6 +298,10 @@ fail:
 	auth_free(d->auth);
 	store_close(d->store);
 	region_db_free(d->regions);
+	card_layout_free(d->layout);
+	crypto_signer_free(d->signer);
+	if (d->ca_pem)
+		g_bytes_unref(d->ca_pem);
 	crypto_wipe(d->key, sizeof d->key);
 	return 1;
 }

@@ -12,7 +12,9 @@
 #include <stdio.h>
 
 #include "core/auth.h"
+#include "card/render.h"
 #include "core/region.h"
+#include "crypto/crypto.h"
 #include "hal/manager.h"
 #include "store/store.h"
 #include "util/config.h"
@@ -25,6 +27,9 @@ typedef struct {
 	const EktpConfig *cfg; /* read live: SIGHUP changes apply */
 	const RegionDb *regions; /* region codes and population */
 	const uint8_t *key;      /* the workstation key (CRYPTO_KEY_LEN bytes) */
+	const CardLayout *card_layout; /* the card face's layout */
+	const CryptoSigner *signer;    /* the document signer of chips */
+	GBytes *ca_pem;                /* the CA certificate(s) chips verify against */
 	gint64 started_at;     /* unix seconds */
 } ApiDeps;
 

@@ -137,6 +137,10 @@ void api_h_records_get(ApiRequest *req);
 void api_h_records_export(ApiRequest *req);
 void api_h_records_decide(ApiRequest *req);
 void api_h_report_coverage(ApiRequest *req);
+void api_h_cards_preview(ApiRequest *req);
+void api_h_cards_chip(ApiRequest *req);
+void api_h_cards_verify(ApiRequest *req);
+void api_h_cards_encode(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */
 JsonNode *api_time_node(gint64 unix_s);

@@ -93,6 +93,17 @@ static const ApiField records_query[] = {
 	{ NULL },
 };
 
+static const ApiField encode_body[] = {
+	{ "encoder", API_STRING, TRUE, 1, 64 },
+	{ NULL },
+};
+
+#define CHIP_FILE(n) { n, API_STRING, FALSE, 1, 96 * 1024 }
+static const ApiField verify_body[] = {
+	CHIP_FILE("com"), CHIP_FILE("dg1"), CHIP_FILE("dg2"), CHIP_FILE("dg3"), CHIP_FILE("dg7"),
+	CHIP_FILE("sod"), { NULL },
+};
+
 static const ApiField coverage_query[] = {
 	{ "by", API_STRING, FALSE, 1, 16 },
 	{ "from", API_STRING, FALSE, 10, 10 },
@@ -168,6 +179,14 @@ const ApiRoute api_routes[] = {
 	  reason_body, NULL, api_h_records_decide, "reject a record, with a reason" },
 	{ "POST", "/v1/records/{name}/hold", "record.hold", ROLE_SUPERVISOR, API_MUTATES,
 	  reason_body, NULL, api_h_records_decide, "put a record on hold, with a reason" },
+	{ "GET", "/v1/records/{name}/card", "card.preview", DESK, 0, NULL, NULL,
+	  api_h_cards_preview, "the record's card face as a PNG, without printing it" },
+	{ "GET", "/v1/records/{name}/chip", "card.chip", ROLE_SUPERVISOR, 0, NULL, NULL,
+	  api_h_cards_chip, "the record's signed chip image, file by file (audited)" },
+	{ "POST", "/v1/records/{name}/encode", "card.encode", DESK, API_MUTATES, encode_body, NULL,
+	  api_h_cards_encode, "write a print_ready record's chip on an encoder and read it back" },
+	{ "POST", "/v1/cards/verify", "card.verify", DESK | ROLE_TECHNICIAN, 0, verify_body, NULL,
+	  api_h_cards_verify, "check a chip image's hashes and signature against the CA" },
 	{ "GET", "/v1/reports/coverage", "report.coverage", ROLE_SUPERVISOR | ROLE_ADMIN, 0, NULL,
 	  coverage_query, api_h_report_coverage, "records per kecamatan or day against the target" },
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "core/cards.h"
 #include "core/enroll.h"
 #include "util/timefmt.h"
 #include "util/version.h"
@@ -159,6 +160,9 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 			status = map[error->code].status;
 			code = map[error->code].code;
 		}
+	} else if (error->domain == CARDS_ERROR) {
+		status = error->code == CARDS_ERROR_NOT_FOUND ? 404 : 409;
+		code = error->code == CARDS_ERROR_NOT_FOUND ? "not_found" : "conflict";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY)) {
 		status = 503, code = "busy";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_FULL)) {

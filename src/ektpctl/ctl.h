@@ -152,6 +152,10 @@ int cmd_record_export(struct ctx *c);
 int cmd_approve(struct ctx *c);
 int cmd_reject(struct ctx *c);
 int cmd_hold(struct ctx *c);
+int cmd_card_preview(struct ctx *c);
+int cmd_card_export(struct ctx *c);
+int cmd_card_verify(struct ctx *c);
+int cmd_card_encode(struct ctx *c);
 int cmd_report_coverage(struct ctx *c);
 
 #endif

@@ -178,6 +178,26 @@ static const struct cmd commands[] = {
 	  .summary = "put a record on hold",
 	  .help = "Puts record ID on hold for the reason given, until approved or rejected.\n"
 		  "Supervisor only." },
+	{ .words = "card preview", .args = { "ID", "FILE" }, .token = true, .run = cmd_card_preview,
+	  .summary = "render a record's card face into a PNG file without printing it",
+	  .help = "Renders the front of record ID's card at 300 dpi (1016x648) into FILE, which must\n"
+		  "not exist. Operator or supervisor." },
+	{ .words = "card export", .args = { "ID", "DIR" }, .token = true, .run = cmd_card_export,
+	  .summary = "write a record's signed chip image into DIR",
+	  .help = "Builds record ID's chip image and writes its files into DIR (created 0700):\n"
+		  "COM.bin, DG1.bin (demographics), DG2.bin (portrait), DG3.bin (fingerprint\n"
+		  "templates), DG7.bin (signature) and SOD.der, the CMS SignedData that\n"
+		  "`openssl cms -verify -inform DER -in SOD.der -CAfile CA.pem` checks. Audited.\n"
+		  "Supervisor only." },
+	{ .words = "card verify", .args = { "ID|DIR" }, .token = true, .run = cmd_card_verify,
+	  .summary = "check a chip image's hashes and signature",
+	  .help = "Checks record ID's chip image, or the files in DIR as `card export` writes them:\n"
+		  "every data group against its hash in the security object, and the signature\n"
+		  "against the issuing CA. Exit 1 when anything does not match." },
+	{ .words = "card encode", .args = { "ID", "ENCODER" }, .token = true, .run = cmd_card_encode,
+	  .summary = "write a print_ready record's chip on an encoder",
+	  .help = "Builds record ID's chip image and has the encoder device ENCODER write it and\n"
+		  "read it back. Operator or supervisor." },
 	{ .words = "report coverage", .token = true, .run = cmd_report_coverage,
 	  .opts = { { "by", "kecamatan|day", false, "one row per kecamatan (default) or per day" },
 		    { "from", "DATE", false, "records created on or after DATE (YYYY-MM-DD)" },

@@ -680,3 +680,174 @@ cmd_report_coverage(struct ctx *c)
 	       target, population, share, recorded, percent);
 	return RC_OK;
 }
+
+/* ---- cards ---- */
+
+/* The chip files as the daemon names them in a chip directory, with the body member each
+ * goes in for POST /v1/cards/verify (docs/api.md). */
+static const struct {
+	const char *file, *member;
+} chip_files[] = {
+	{ "COM.bin", "com" }, { "DG1.bin", "dg1" }, { "DG2.bin", "dg2" },
+	{ "DG3.bin", "dg3" }, { "DG7.bin", "dg7" }, { "SOD.der", "sod" },
+};
+
+int
+cmd_card_preview(struct ctx *c)
+{
+	const char *id = c->args[0], *file = c->args[1];
+	g_autofree char *path = ctl_item_path("records", id, "card");
+	if (!path)
+		return ctl_usage_error(c->cmd, "'%s' is not a record id", id);
+	g_autoptr(ClientReply) r = NULL;
+	int rc = ctl_call(c, "GET", path, NULL, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	const char *b64 = ctl_get_str(r->obj, "png_base64");
+	gsize len = 0;
+	g_autofree guint8 *png = b64 ? g_base64_decode(b64, &len) : NULL;
+	if (len < sizeof png_signature || memcmp(png, png_signature, sizeof png_signature) != 0) {
+		out_error("ektpd's answer holds no PNG image");
+		return RC_FAIL;
+	}
+	g_autoptr(GError) error = NULL;
+	if (write_new_file(file, png, len, &error) < 0)
+		return ctl_fail(error);
+	if (c->json) {
+		g_autoptr(JsonNode) copy = json_node_copy(r->root);
+		json_object_remove_member(json_node_get_object(copy), "png_base64");
+		json_object_set_string_member(json_node_get_object(copy), "path", file);
+		out_json(copy);
+	} else {
+		printf("record %s: card face written to %s (%" G_GSIZE_FORMAT " bytes)\n", id, file,
+		       len);
+	}
+	return RC_OK;
+}
+
+int
+cmd_card_export(struct ctx *c)
+{
+	const char *id = c->args[0], *dir = c->args[1];
+	g_autofree char *path = ctl_item_path("records", id, "chip");
+	if (!path)
+		return ctl_usage_error(c->cmd, "'%s' is not a record id", id);
+	g_autoptr(ClientReply) r = NULL;
+	int rc = ctl_call(c, "GET", path, NULL, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	JsonArray *files = ctl_get_array(r->obj, "files");
+	guint n = files ? json_array_get_length(files) : 0;
+	g_autoptr(GError) error = NULL;
+	for (guint i = 0; i < n; i++) {
+		const char *name = ctl_get_str(ctl_array_obj(files, i), "file");
+		g_autofree char *p = name && safe_file_name(name) ? g_build_filename(dir, name, NULL)
+								: NULL;
+		if (!p || g_file_test(p, G_FILE_TEST_EXISTS)) {
+			out_error("%s: %s; nothing written", p ? p : "a file without a usable name",
+				  p ? "exists already" : "from ektpd");
+			return RC_FAIL;
+		}
+	}
+	if (n == 0) {
+		out_error("ektpd's answer has no chip files");
+		return RC_FAIL;
+	}
+	if (make_export_dir(dir, &error) < 0)
+		return ctl_fail(error);
+	for (guint i = 0; i < n; i++) {
+		JsonObject *f = ctl_array_obj(files, i);
+		gsize len = 0;
+		g_autofree guint8 *data = g_base64_decode(ctl_get_str(f, "base64"), &len);
+		const char *name = ctl_get_str(f, "file");
+		/* SOD.der is the bare CMS SignedData, as openssl cms -inform DER reads it:
+		 * without EF.SOD's tag 77 and its length. */
+		gsize skip = 0;
+		if (strcmp(name, "SOD.der") == 0 && len > 4 && data[0] == 0x77)
+			skip = data[1] < 0x80 ? 2 : 2 + (data[1] & 0x7f);
+		g_autofree char *p = g_build_filename(dir, name, NULL);
+		if (write_new_file(p, data + skip, len - skip, &error) < 0)
+			return ctl_fail(error);
+		if (!c->json)
+			printf("%s (%" G_GSIZE_FORMAT " bytes)\n", p, len - skip);
+	}
+	if (c->json) {
+		g_autoptr(JsonNode) copy = json_node_copy(r->root);
+		JsonArray *out = ctl_get_array(json_node_get_object(copy), "files");
+		for (guint i = 0; i < n; i++)
+			json_object_remove_member(ctl_array_obj(out, i), "base64");
+		out_json(copy);
+		return RC_OK;
+	}
+	gint64 total = 0;
+	ctl_get_int(r->obj, "total", &total);
+	printf("record %s: chip image of %" G_GINT64_FORMAT " bytes written to %s%s\n", id, total,
+	       dir, ctl_get_bool(r->obj, "test_signer") ? " (signed with TEST keys: not a valid card)"
+							 : "");
+	return RC_OK;
+}
+
+int
+cmd_card_verify(struct ctx *c)
+{
+	const char *what = c->args[0];
+	g_autoptr(JsonObject) body = json_object_new();
+	if (g_file_test(what, G_FILE_TEST_IS_DIR)) {
+		for (size_t i = 0; i < G_N_ELEMENTS(chip_files); i++) {
+			g_autofree char *p = g_build_filename(what, chip_files[i].file, NULL);
+			g_autofree char *data = NULL;
+			gsize len = 0;
+			if (!g_file_get_contents(p, &data, &len, NULL))
+				continue; /* the daemon names what is missing */
+			g_autofree char *b64 = g_base64_encode((guint8 *)data, len);
+			json_object_set_string_member(body, chip_files[i].member, b64);
+		}
+	} else {
+		g_autofree char *path = ctl_item_path("records", what, "chip");
+		if (!path)
+			return ctl_usage_error(c->cmd, "'%s' is neither a folder nor a record id", what);
+		g_autoptr(ClientReply) r = NULL;
+		int rc = ctl_call(c, "GET", path, NULL, 0, &r);
+		if (rc != RC_OK)
+			return rc;
+		JsonArray *files = ctl_get_array(r->obj, "files");
+		for (guint i = 0; files && i < json_array_get_length(files); i++) {
+			JsonObject *f = ctl_array_obj(files, i);
+			for (size_t k = 0; k < G_N_ELEMENTS(chip_files); k++)
+				if (g_strcmp0(ctl_get_str(f, "file"), chip_files[k].file) == 0)
+					json_object_set_string_member(body, chip_files[k].member,
+								      ctl_get_str(f, "base64"));
+		}
+	}
+	g_autoptr(ClientReply) v = NULL;
+	int rc = ctl_call(c, "POST", "/v1/cards/verify", body, 0, &v);
+	if (rc != RC_OK)
+		return rc;
+	gboolean ok = ctl_get_bool(v->obj, "ok");
+	if (!ctl_print_json(c, v)) {
+		if (ok)
+			printf("%s: chip verifies: every data group matches its hash; signed by %s\n",
+			       what, ctl_get_str(v->obj, "signer"));
+		else
+			printf("%s: chip does NOT verify: %s\n", what, ctl_get_str(v->obj, "problem"));
+	}
+	return ok ? RC_OK : RC_FAIL;
+}
+
+int
+cmd_card_encode(struct ctx *c)
+{
+	const char *id = c->args[0];
+	g_autofree char *path = ctl_item_path("records", id, "encode");
+	if (!path)
+		return ctl_usage_error(c->cmd, "'%s' is not a record id", id);
+	g_autoptr(JsonObject) body = json_object_new();
+	json_object_set_string_member(body, "encoder", c->args[1]);
+	g_autoptr(ClientReply) r = NULL;
+	int rc = ctl_call(c, "POST", path, body, 0, &r);
+	if (rc != RC_OK)
+		return rc;
+	if (!ctl_print_json(c, r))
+		printf("record %s: chip written on %s and read back equal\n", id, c->args[1]);
+	return RC_OK;
+}

@@ -85,6 +85,29 @@ static const CfgSetting settings[] = {
 	  .max = PATH_MAX, .offset = OFF(enroll_key_file),
 	  .help = "The workstation key that wraps each record's data key (mode 0600; created on "
 		  "first start); relative to state_dir.  Losing it loses every record's images." },
+	{ .section = "card", .key = "layout", .type = CFG_STRING, .def = "card-layout.conf",
+	  .min = 1, .max = PATH_MAX, .offset = OFF(card_layout),
+	  .help = "The card face's layout (positions, sizes, fonts); relative to this file's "
+		  "folder." },
+	{ .section = "card", .key = "signer_cert", .type = CFG_STRING, .def = "", .max = PATH_MAX,
+	  .offset = OFF(card_signer_cert),
+	  .help = "The document signer's certificate (PEM) that signs every chip; relative to "
+		  "this file's folder.  Empty, with signer_key and ca_cert empty too: a TEST CA "
+		  "and signer are made in state_dir/test-pki on first start (cards say so)." },
+	{ .section = "card", .key = "signer_key", .type = CFG_STRING, .def = "", .max = PATH_MAX,
+	  .offset = OFF(card_signer_key),
+	  .help = "The document signer's private key (PEM, mode 0600)." },
+	{ .section = "card", .key = "ca_cert", .type = CFG_STRING, .def = "", .max = PATH_MAX,
+	  .offset = OFF(card_ca_cert),
+	  .help = "The issuing CA's certificate (PEM) that chips are verified against." },
+	{ .section = "card", .key = "chip_capacity", .type = CFG_INT, .def = "8192", .min = 1024,
+	  .max = 65536, .unit = "bytes", .reloadable = TRUE, .offset = OFF(card_chip_capacity),
+	  .help = "What the chip holds; the portrait is made small enough for the whole chip "
+		  "image to fit, and a record that cannot fit is refused before any card is used." },
+	{ .section = "card", .key = "chip_fingers", .type = CFG_STRING, .def = "2,7", .min = 3,
+	  .max = 5, .reloadable = TRUE, .offset = OFF(card_chip_fingers),
+	  .help = "The two fingers (ISO positions: 2 right index, 7 left index) whose templates "
+		  "go on the chip; an excepted finger is replaced by the next one of that hand." },
 	{ .section = "report", .key = "adult_share", .type = CFG_INT, .def = "70", .min = 1,
 	  .max = 100, .unit = "percent", .reloadable = TRUE, .offset = OFF(report_adult_share),
 	  .help = "Share of the regency's population aged 17 or more: the coverage target." },

@@ -70,6 +70,13 @@ typedef struct {
 	gint64 enroll_retries[4]; /* finger, iris, face, signature */
 	char *enroll_region_data; /* as written; ektpd resolves it against the file's folder */
 	char *enroll_key_file;    /* absolute */
+	/* [card] */
+	char *card_layout;      /* as written; relative to the file's folder */
+	char *card_signer_cert; /* as written; "" = the test PKI */
+	char *card_signer_key;
+	char *card_ca_cert;
+	gint64 card_chip_capacity;
+	char *card_chip_fingers; /* "2,7" */
 	/* [report] */
 	gint64 report_adult_share;
 	/* [quality] */

@@ -29,15 +29,20 @@ setup() {
 }
 
 # write_conf EXTRA: the test config; EXTRA lines follow in [auth] unless they open a section.
-# The region tables come from the source tree ([enroll] region_data).
+# The region tables and the card layout come from the source tree.
 write_conf() {
-	local data="region_data = $EKTP_SOURCE_DIR/config/data" extra=$1
-	if [[ "$extra" == *'[enroll]\n'* ]]; then
-		extra=${extra/'[enroll]\n'/"[enroll]\n$data\n"}
-		printf '[auth]\nscrypt_n = 1024\n%b\n' "$extra" >"$CONF"
-	else
-		printf '[enroll]\n%s\n[auth]\nscrypt_n = 1024\n%b\n' "$data" "$extra" >"$CONF"
-	fi
+	local extra=$1 head="" section line
+	for section in "enroll|region_data = $EKTP_SOURCE_DIR/config/data" \
+		"card|layout = $EKTP_SOURCE_DIR/config/card-layout.conf"; do
+		line=${section#*|}
+		section=${section%%|*}
+		if [[ "$extra" == *"[$section]\n"* ]]; then
+			extra=${extra/"[$section]\n"/"[$section]\n$line\n"}
+		else
+			head="$head[$section]\n$line\n"
+		fi
+	done
+	printf '%b[auth]\nscrypt_n = 1024\n%b\n' "$head" "$extra" >"$CONF"
 }
 
 # sim_devices EXTRA: a [device CLASS] section on the simulator of every class,

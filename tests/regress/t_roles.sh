@@ -51,7 +51,11 @@ GET /v1/records/{name}/export supervisor
 POST /v1/records/{name}/approve supervisor
 POST /v1/records/{name}/reject supervisor
 POST /v1/records/{name}/hold supervisor
-GET /v1/reports/coverage supervisor,admin"
+GET /v1/reports/coverage supervisor,admin
+GET /v1/records/{name}/card operator,supervisor
+GET /v1/records/{name}/chip supervisor
+POST /v1/records/{name}/encode operator,supervisor
+POST /v1/cards/verify operator,supervisor,technician"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)
@@ -66,6 +70,7 @@ body_for() {
 	/v1/login) echo "{\"user\":\"victim\",\"pin\":\"$PIN\"}" ;;
 	/v1/users) echo "{\"name\":\"new$n\",\"role\":\"operator\",\"pin\":\"$PIN\"}" ;;
 	*/fault) echo '{"kind":"jam"}' ;;
+	*/encode) echo '{"encoder":"encoder"}' ;;
 	*/pin) [ "$3" = self ] && echo "{\"pin\":\"$PIN\",\"old_pin\":\"$PIN\"}" || echo "{\"pin\":\"$PIN\"}" ;;
 	*) echo "" ;;
 	esac
@@ -96,7 +101,8 @@ while read -r method path allowed; do
 					ok "$role may $method $p ($got)"
 				fi
 				# A state change that succeeded left exactly one audit row.
-				if [ "$method" = POST ] && [ "${got:0:1}" = 2 ]; then
+				# (/v1/cards/verify is a POST that only checks what it is sent.)
+				if [ "$method" = POST ] && [ "${got:0:1}" = 2 ] && [ "$path" != /v1/cards/verify ]; then
 					is "$role $method $p wrote one audit row" $((after - before)) 1
 				fi
 			else
