@@ -547,7 +547,23 @@ cmd_user_add(struct ctx *c)
 	json_object_set_string_member(body, "role", role);
 	json_object_set_string_member(body, "pin", pin);
 	g_autoptr(ClientReply) r = NULL;
-	int rc = ctl_call(c, "POST", "/v1/users", body, 0, &r);
+	int rc = ctl_call(c, "POST", "/v1/users", body, CALL_QUIET, &r);
+	if (rc != RC_OK && r && r->status == 401) {
+		/* A token left from an earlier database (var/ wiped) must not stand in the
+		 * way of creating the first admin: while none exists, try without it. */
+		g_autoptr(ClientReply) st = NULL;
+		if (ctl_call(c, "GET", "/v1/status", NULL, CALL_QUIET, &st) == RC_OK &&
+		    ctl_get_bool(st->obj, "bootstrap_needed")) {
+			client_set_token(c->client, NULL);
+			g_clear_pointer(&r, client_reply_free);
+			rc = ctl_call(c, "POST", "/v1/users", body, CALL_QUIET, &r);
+		}
+	}
+	if (rc != RC_OK && r) {
+		if (c->json)
+			out_json(r->root);
+		ctl_report_error(c, r, 0);
+	}
 	ctl_wipe_member(body, "pin");
 	if (rc != RC_OK)
 		return rc;

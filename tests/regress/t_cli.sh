@@ -95,4 +95,13 @@ sqlite3 "$DB" "DELETE FROM audit WHERE id = 5"
 is "a deleted row is found at the next one" "$(ctl --json audit verify | jq .first_bad)" 6
 sqlite3 "$DB" "DELETE FROM audit WHERE id >= 5"
 is "deleting the newest rows is found" "$(ctl --json audit verify | jq .ok)" false
+
+# A fresh database while a token from the old one is still on file (var/ wiped):
+# the first admin can still be created.
+stop_daemon
+rm -f "$DB" "$DB-wal" "$DB-shm"
+start_daemon
+out=$(printf '246810\n246810\n' | ctl user add boss --role admin 2>&1)
+is "user add creates the first admin despite a stale token" $? 0
+like "and says so" "$out" "created user boss"
 done_testing
