@@ -2,7 +2,7 @@
 /*
  * Kemendagri region codes: the reference tables that enrollment checks a NIK,
  * a KK number and an address against.  Three CSV files from one directory
- * (config/data/ in the source tree; see /work/shared/data/README.md) are read
+ * (config/data/ in the source tree, with their licence in LICENSE.wilayah) are read
  * once into hash tables, and every lookup after that is one hash probe:
  *
  *   wilayah.csv            the current edition: every province, regency/city,
