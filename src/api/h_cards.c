@@ -13,24 +13,10 @@ deps_of(const ApiRequest *req)
 			    d->signer, d->ca_pem };
 }
 
-/* The {id} segment, or 0 after answering 404. */
-static gint64
-record_id(ApiRequest *req)
-{
-	char *end = NULL;
-	gint64 id = req->param ? g_ascii_strtoll(req->param, &end, 10) : 0;
-	if (!req->param || !*req->param || *end || id <= 0) {
-		api_reply_error(req, 404, "not_found", NULL, "no record '%s'",
-				req->param ? req->param : "");
-		return 0;
-	}
-	return id;
-}
-
 void
 api_h_cards_preview(ApiRequest *req)
 {
-	gint64 id = record_id(req);
+	gint64 id = api_param_id(req, "record");
 	if (!id)
 		return;
 	CardsDeps deps = deps_of(req);
@@ -56,7 +42,7 @@ api_h_cards_preview(ApiRequest *req)
 void
 api_h_cards_chip(ApiRequest *req)
 {
-	gint64 id = record_id(req);
+	gint64 id = api_param_id(req, "record");
 	if (!id)
 		return;
 	CardsDeps deps = deps_of(req);
@@ -96,11 +82,12 @@ api_h_cards_chip(ApiRequest *req)
 	json_builder_set_member_name(b, "files");
 	json_builder_begin_array(b);
 	for (int i = 0; i < CHIPDATA_N_FILES; i++) {
-		if (!chip.file[i])
+		g_autoptr(GBytes) bytes = chipdata_dir_file(&chip, i);
+		if (!bytes)
 			continue;
 		const ChipFileInfo *fi = chipdata_file_info(i);
 		gsize n = 0;
-		const guchar *p = g_bytes_get_data(chip.file[i], &n);
+		const guchar *p = g_bytes_get_data(bytes, &n);
 		g_autofree char *b64 = g_base64_encode(p, n);
 		g_autofree char *fid = g_strdup_printf("%04X", fi->fid);
 		json_builder_begin_object(b);
@@ -117,7 +104,8 @@ api_h_cards_chip(ApiRequest *req)
 	api_reply(req, 200, json_builder_get_root(b));
 }
 
-/* Body members by file: "com", "dg1", ..., "sod" (lower-case names). */
+/* Body members by file: "com", "dg1", ..., "sod" (lower-case names), each as a
+ * chip directory holds it (SOD.der the bare CMS, as `card export` writes it). */
 void
 api_h_cards_verify(ApiRequest *req)
 {
@@ -131,25 +119,7 @@ api_h_cards_verify(ApiRequest *req)
 			continue;
 		gsize n = 0;
 		guchar *raw = g_base64_decode(b64, &n);
-		if (i == CHIPDATA_SOD && n > 0 && raw[0] != fi->tag) {
-			/* The bare CMS of an exported SOD.der: put EF.SOD's tag and length back. */
-			GByteArray *w = g_byte_array_new();
-			guint8 hdr[6] = { fi->tag }, k = 1;
-			if (n < 0x80) {
-				hdr[k++] = (guint8)n;
-			} else if (n < 0x100) {
-				hdr[k++] = 0x81, hdr[k++] = (guint8)n;
-			} else {
-				hdr[k++] = 0x82, hdr[k++] = (guint8)(n >> 8), hdr[k++] = (guint8)n;
-			}
-			g_byte_array_append(w, hdr, k);
-			g_byte_array_append(w, raw, (guint)n);
-			g_free(raw);
-			n = w->len;
-			raw = g_byte_array_free(w, FALSE);
-		}
-		chip.file[i] = g_bytes_new_take(raw, n);
-		chip.total += n;
+		chipdata_set_dir_file(&chip, i, g_bytes_new_take(raw, n));
 	}
 	g_autoptr(GError) e = NULL;
 	g_autofree char *signer = NULL;
@@ -184,7 +154,7 @@ encoded(GError *error, void *data)
 void
 api_h_cards_encode(ApiRequest *req)
 {
-	gint64 id = record_id(req);
+	gint64 id = api_param_id(req, "record");
 	if (!id)
 		return;
 	CardsDeps deps = deps_of(req);

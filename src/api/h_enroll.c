@@ -13,20 +13,6 @@ deps_of(const ApiRequest *req)
 			     req->deps->key };
 }
 
-/* The {id} segment as a positive integer, or 0 (answered 404). */
-static gint64
-id_param(ApiRequest *req, const char *what)
-{
-	char *end = NULL;
-	gint64 id = req->param ? g_ascii_strtoll(req->param, &end, 10) : 0;
-	if (!req->param || !*req->param || *end || id <= 0) {
-		api_reply_error(req, 404, "not_found", NULL, "no %s '%s'", what,
-				req->param ? req->param : "");
-		return 0;
-	}
-	return id;
-}
-
 /* The modality a route serves: the last segment of its path. */
 static EnrollModality
 route_modality(const ApiRequest *req)
@@ -206,7 +192,7 @@ put_slots(JsonBuilder *b, const char *name, const GArray *slots)
 void
 api_h_enroll_get(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	g_autoptr(GError) e = NULL;
@@ -276,7 +262,7 @@ capture_done(const EnrollCaptureResult *r, GError *error, void *data)
 void
 api_h_enroll_capture(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	EnrollDeps deps = deps_of(req);
@@ -289,7 +275,7 @@ api_h_enroll_capture(ApiRequest *req)
 void
 api_h_enroll_upload(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	EnrollDeps deps = deps_of(req);
@@ -302,7 +288,7 @@ api_h_enroll_upload(ApiRequest *req)
 void
 api_h_enroll_exception(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	const char *modality = api_body_string(req, "modality");
@@ -334,7 +320,7 @@ api_h_enroll_exception(ApiRequest *req)
 void
 api_h_enroll_commit(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	EnrollDeps deps = deps_of(req);
@@ -377,7 +363,7 @@ api_h_enroll_commit(ApiRequest *req)
 void
 api_h_enroll_abandon(ApiRequest *req)
 {
-	gint64 id = id_param(req, "enrollment");
+	gint64 id = api_param_id(req, "enrollment");
 	if (!id)
 		return;
 	EnrollDeps deps = deps_of(req);
@@ -472,7 +458,7 @@ api_h_records_list(ApiRequest *req)
 static gboolean
 load_record(ApiRequest *req, StoreRecord *r)
 {
-	gint64 id = id_param(req, "record");
+	gint64 id = api_param_id(req, "record");
 	if (!id)
 		return FALSE;
 	g_autoptr(GError) e = NULL;
@@ -582,7 +568,7 @@ api_h_records_export(ApiRequest *req)
 void
 api_h_records_decide(ApiRequest *req)
 {
-	gint64 id = id_param(req, "record");
+	gint64 id = api_param_id(req, "record");
 	if (!id)
 		return;
 	const char *decision = strrchr(req->route->path, '/') + 1;

@@ -76,6 +76,8 @@ void api_reply_error(ApiRequest *req, guint status, const char *code, const char
 void api_reply_gerror(ApiRequest *req, const GError *error, const char *field);
 void api_defer(ApiRequest *req);
 
+/* The {name} segment as a positive id, or 0 after answering 404 "no WHAT …". */
+gint64 api_param_id(ApiRequest *req, const char *what);
 /* A string member of the checked body, or NULL. Borrowed. */
 const char *api_body_string(const ApiRequest *req, const char *name);
 /* An integer member of the checked body, or DEF when absent. */

@@ -199,6 +199,19 @@ api_actor(const ApiRequest *req)
 			     auth_role_name(req->session.role) };
 }
 
+gint64
+api_param_id(ApiRequest *req, const char *what)
+{
+	char *end = NULL;
+	gint64 id = req->param ? g_ascii_strtoll(req->param, &end, 10) : 0;
+	if (!req->param || !*req->param || *end || id <= 0) {
+		api_reply_error(req, 404, "not_found", NULL, "no %s '%s'", what,
+				req->param ? req->param : "");
+		return 0;
+	}
+	return id;
+}
+
 const char *
 api_body_string(const ApiRequest *req, const char *name)
 {

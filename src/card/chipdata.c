@@ -925,6 +925,40 @@ chipdata_verify(const ChipData *chip, const char *ca_pem, size_t ca_len, char **
 
 /* ---- chip directories ---- */
 
+GBytes *
+chipdata_dir_file(const ChipData *chip, ChipFileIndex i)
+{
+	if (!chip->file[i])
+		return NULL;
+	if (i != CHIPDATA_SOD)
+		return g_bytes_ref(chip->file[i]);
+	const uint8_t *der;
+	size_t len;
+	if (sod_cms(chip->file[i], &der, &len) < 0)
+		return NULL;
+	return g_bytes_new_from_bytes(chip->file[i], (gsize)(der - (const uint8_t *)
+							   g_bytes_get_data(chip->file[i], NULL)),
+				      len);
+}
+
+void
+chipdata_set_dir_file(ChipData *chip, ChipFileIndex i, GBytes *bytes)
+{
+	if (chip->file[i])
+		g_bytes_unref(chip->file[i]);
+	if (i == CHIPDATA_SOD) {
+		gsize n = 0;
+		const void *p = g_bytes_get_data(bytes, &n);
+		GByteArray *in = g_byte_array_sized_new((guint)n);
+		g_byte_array_append(in, p, (guint)n);
+		chip->file[i] = file_wrap(files[i].tag, in);
+		g_bytes_unref(bytes);
+	} else {
+		chip->file[i] = bytes;
+	}
+	chip->total = total_of(chip->file);
+}
+
 int
 chipdata_write_dir(const ChipData *chip, const char *dir, GError **error)
 {
@@ -942,14 +976,14 @@ chipdata_write_dir(const ChipData *chip, const char *dir, GError **error)
 				    "%s: the chip image has no %s", path, files[i].name);
 			return -1;
 		}
-		gsize n = 0;
-		const uint8_t *p = g_bytes_get_data(chip->file[i], &n);
-		size_t len = n;
-		if (i == CHIPDATA_SOD && sod_cms(chip->file[i], &p, &len) < 0) {
+		g_autoptr(GBytes) bytes = chipdata_dir_file(chip, i);
+		if (!bytes) {
 			g_set_error(error, CHIPDATA_ERROR, CHIPDATA_ERROR_IO,
 				    "%s: EF.SOD has no tag 77 around it", path);
 			return -1;
 		}
+		gsize len = 0;
+		const uint8_t *p = g_bytes_get_data(bytes, &len);
 		GError *e = NULL;
 		if (!g_file_set_contents_full(path, (const char *)p, (gssize)len,
 					      G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
@@ -995,14 +1029,8 @@ chipdata_read_dir(const char *dir, ChipData *out, GError **error)
 				    "%s (%s) grew past %d bytes", path, files[i].name, READ_MAX);
 			goto fail;
 		}
-		if (i == CHIPDATA_SOD) {
-			GByteArray *in = g_byte_array_new_take((guint8 *)text, n);
-			out->file[i] = file_wrap(files[i].tag, in);
-		} else {
-			out->file[i] = g_bytes_new_take(text, n);
-		}
+		chipdata_set_dir_file(out, i, g_bytes_new_take(text, n));
 	}
-	out->total = total_of(out->file);
 	return 0;
 fail:
 	chipdata_clear(out);

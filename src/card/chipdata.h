@@ -222,6 +222,16 @@ int chipdata_write_dir(const ChipData *chip, const char *dir, GError **error);
  */
 int chipdata_read_dir(const char *dir, ChipData *out, GError **error);
 
+/*
+ * File I of CHIP as a chip directory holds it (caller unrefs): the bytes on
+ * the chip, except SOD.der, which is the bare CMS without EF.SOD's tag 77.
+ * NULL when CHIP has no such file, or an EF.SOD without its tag.
+ */
+GBytes *chipdata_dir_file(const ChipData *chip, ChipFileIndex i);
+/* Sets file I of CHIP from BYTES in chip-directory form (takes BYTES; EF.SOD's
+ * tag is put back) and updates CHIP->total. */
+void chipdata_set_dir_file(ChipData *chip, ChipFileIndex i, GBytes *bytes);
+
 /* Frees CHIP's files and zeroes it (CHIP is borrowed; may be NULL). */
 void chipdata_clear(ChipData *chip);
 

@@ -453,6 +453,25 @@ make_export_dir(const char *dir, GError **error)
 	return 0;
 }
 
+/* Makes DIR and writes BLOBS[i] to PATHS[i], all of them or none: on a failure the
+ * files this call wrote are removed again.  Arguments are borrowed. */
+static int
+write_all_or_none(const char *dir, GPtrArray *paths, GPtrArray *blobs, GError **error)
+{
+	if (make_export_dir(dir, error) < 0)
+		return -1;
+	for (guint i = 0; i < paths->len; i++) {
+		gsize len = 0;
+		const guint8 *data = g_bytes_get_data(blobs->pdata[i], &len);
+		if (write_new_file(paths->pdata[i], data, len, error) < 0) {
+			for (guint k = 0; k < i; k++)
+				g_unlink(paths->pdata[k]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 cmd_record_export(struct ctx *c)
 {
@@ -513,18 +532,8 @@ cmd_record_export(struct ctx *c)
 	}
 
 	g_autoptr(GError) error = NULL;
-	if (make_export_dir(dir, &error) < 0)
+	if (write_all_or_none(dir, paths, blobs, &error) < 0)
 		return ctl_fail(error);
-	for (guint i = 0; i < n; i++) {
-		gsize len = 0;
-		const guint8 *data = g_bytes_get_data(blobs->pdata[i], &len);
-		if (write_new_file(paths->pdata[i], data, len, &error) < 0) {
-			/* Take back what this run wrote: an export is all the files or none. */
-			for (guint k = 0; k < i; k++)
-				g_unlink(paths->pdata[k]);
-			return ctl_fail(error);
-		}
-	}
 
 	if (c->json) {
 		/* The daemon's answer without the image data, which is in the files now. */
@@ -738,39 +747,35 @@ cmd_card_export(struct ctx *c)
 		return rc;
 	JsonArray *files = ctl_get_array(r->obj, "files");
 	guint n = files ? json_array_get_length(files) : 0;
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) blobs = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	for (guint i = 0; i < n; i++) {
-		const char *name = ctl_get_str(ctl_array_obj(files, i), "file");
-		g_autofree char *p = name && safe_file_name(name) ? g_build_filename(dir, name, NULL)
-								: NULL;
+		JsonObject *f = ctl_array_obj(files, i);
+		const char *name = ctl_get_str(f, "file"), *b64 = ctl_get_str(f, "base64");
+		char *p = name && b64 && safe_file_name(name) ? g_build_filename(dir, name, NULL) : NULL;
 		if (!p || g_file_test(p, G_FILE_TEST_EXISTS)) {
 			out_error("%s: %s; nothing written", p ? p : "a file without a usable name",
 				  p ? "exists already" : "from ektpd");
+			g_free(p);
 			return RC_FAIL;
 		}
+		g_ptr_array_add(paths, p);
+		/* As the daemon sends them: SOD.der is already the bare CMS SignedData
+		 * that openssl cms -inform DER reads. */
+		gsize len = 0;
+		guint8 *data = g_base64_decode(b64, &len);
+		g_ptr_array_add(blobs, g_bytes_new_take(data, len));
 	}
 	if (n == 0) {
 		out_error("ektpd's answer has no chip files");
 		return RC_FAIL;
 	}
-	if (make_export_dir(dir, &error) < 0)
+	g_autoptr(GError) error = NULL;
+	if (write_all_or_none(dir, paths, blobs, &error) < 0)
 		return ctl_fail(error);
-	for (guint i = 0; i < n; i++) {
-		JsonObject *f = ctl_array_obj(files, i);
-		gsize len = 0;
-		g_autofree guint8 *data = g_base64_decode(ctl_get_str(f, "base64"), &len);
-		const char *name = ctl_get_str(f, "file");
-		/* SOD.der is the bare CMS SignedData, as openssl cms -inform DER reads it:
-		 * without EF.SOD's tag 77 and its length. */
-		gsize skip = 0;
-		if (strcmp(name, "SOD.der") == 0 && len > 4 && data[0] == 0x77)
-			skip = data[1] < 0x80 ? 2 : 2 + (data[1] & 0x7f);
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-		if (write_new_file(p, data + skip, len - skip, &error) < 0)
-			return ctl_fail(error);
-		if (!c->json)
-			printf("%s (%" G_GSIZE_FORMAT " bytes)\n", p, len - skip);
-	}
+	for (guint i = 0; i < n && !c->json; i++)
+		printf("%s (%" G_GSIZE_FORMAT " bytes)\n", (char *)paths->pdata[i],
+		       g_bytes_get_size(blobs->pdata[i]));
 	if (c->json) {
 		g_autoptr(JsonNode) copy = json_node_copy(r->root);
 		JsonArray *out = ctl_get_array(json_node_get_object(copy), "files");
