@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* Raised whenever a HalDriver or its callers change incompatibly. */
-#define HAL_ABI_VERSION 2
+#define HAL_ABI_VERSION 3
 
 /* The symbol a driver plug-in exports: the table itself,
  *     const HalDriver ektp_hal_driver = { .abi = HAL_ABI_VERSION, … };   */
@@ -69,6 +69,10 @@ typedef struct {
 	int64_t counter_total;      /* cards or captures in the device's life */
 	int64_t counter_since_clean;
 	int64_t supply_remaining;   /* prints left on the ribbon, for printers */
+	/* Printers only; -1 = unknown. */
+	int card_inside;            /* 1: a card is in the engine (after a crash, a jam …) */
+	int64_t clean_threshold;    /* cards allowed between cleanings */
+	int64_t cards_finished;     /* cards ejected to the output hopper in the printer's life */
 } HalStatus;
 
 typedef enum { HAL_OPT_INT, HAL_OPT_STRING, HAL_OPT_BOOL } HalOptType;
@@ -129,6 +133,26 @@ typedef struct {
 	size_t n_files;
 } HalChip;
 
+/* A card printer's canvas: CR80 at 300 dpi, landscape. */
+#define HAL_CARD_W 1016
+#define HAL_CARD_H 648
+
+/* One side of a card as the core hands it to a printer: the driver makes its
+ * panels (e.g. Y, M, C from RGB, K from BLACK, an overlay leaving CLEAR bare). */
+typedef struct {
+	const uint8_t *rgb;   /* HAL_CARD_W × HAL_CARD_H × 3, row-major, top row first */
+	const uint8_t *black; /* HAL_CARD_W × HAL_CARD_H, nonzero = resin black (text); NULL = none */
+	/* Where the overlay must leave the card bare (the chip module); w = 0: nowhere. */
+	int clear_x, clear_y, clear_w, clear_h;
+} HalCardSide;
+
+/* Where a printer moves a card. */
+typedef enum {
+	HAL_CARD_FEED,   /* a blank from the input hopper to the contactless station */
+	HAL_CARD_EJECT,  /* the card inside to the output hopper: the card is finished */
+	HAL_CARD_REJECT, /* the card inside, if any, to the reject box (none inside: success) */
+} HalCardMove;
+
 /* A fault a simulator can be told to show; KIND names as in the docs. */
 typedef struct {
 	const char *kind;
@@ -161,6 +185,17 @@ typedef struct {
 	 * status word, or HAL_ERROR_ABSENT without a card) unless all of it
 	 * reads back equal.  May be NULL. */
 	int (*encode)(HalDevice *dev, const HalChip *chip, GCancellable *cancel, GError **error);
+	/* Printers (HAL_CAP_PRINT).  One card is in the engine at a time; the
+	 * core journals each step before calling it.  A refusal is
+	 * HAL_ERROR_DEVICE whose message starts with the CUPS-style reason
+	 * ("media-jam: …", "marker-supply-empty: …", "media-empty: …",
+	 * "cover-open: …", "cleaning-required: …", "output-area-full: …"). */
+	int (*card_move)(HalDevice *dev, HalCardMove move, GCancellable *cancel, GError **error);
+	/* Prints FRONT on the card inside and leaves it there (eject follows). */
+	int (*card_print)(HalDevice *dev, const HalCardSide *front, GCancellable *cancel,
+			  GError **error);
+	/* Runs the cleaning cycle (a cleaning card in the feeder); resets cards-since-cleaning. */
+	int (*clean)(HalDevice *dev, GCancellable *cancel, GError **error);
 	/* Makes the device show FAULT (simulators); KIND "clear" clears them. */
 	int (*inject_fault)(HalDevice *dev, const HalFault *fault, GError **error);
 } HalDriver;

@@ -36,10 +36,21 @@ static const HalOption common_options[] = {
 	  "a shared object exporting a driver table; relative to the config file's folder" },
 	{ "poll_interval", HAL_OPT_INT, "2000", 100, 3600000, "status poll period, ms" },
 	{ "timeout", HAL_OPT_INT, "5000", 50, 600000, "longest a device operation may take, ms" },
+	{ "encoder", HAL_OPT_STRING, "", 0, 0,
+	  "printers: the encoder device at this printer's contactless station" },
 	{ NULL },
 };
 
-typedef enum { OP_OPEN, OP_STATUS, OP_FAULT, OP_CAPTURE, OP_ENCODE } OpKind;
+typedef enum {
+	OP_OPEN,
+	OP_STATUS,
+	OP_FAULT,
+	OP_CAPTURE,
+	OP_ENCODE,
+	OP_CARD_MOVE,
+	OP_CARD_PRINT,
+	OP_CLEAN,
+} OpKind;
 
 typedef struct Op Op;
 
@@ -71,6 +82,8 @@ struct HalDevice {
 	char **driver_reasons;
 	gint64 state_since, last_poll;
 	int64_t counter_total, counter_since_clean, supply_remaining;
+	int card_inside;
+	int64_t clean_threshold, cards_finished;
 };
 
 struct HalManager {
@@ -108,6 +121,8 @@ struct Op {
 	HalStatus status;
 	HalImage *image;
 	HalChip *chip; /* OP_ENCODE: a deep copy, owned by the operation */
+	HalCardMove move;  /* OP_CARD_MOVE */
+	HalCardSide *side; /* OP_CARD_PRINT: a deep copy, owned by the operation */
 	gint64 ended_us;
 	HalDoneFunc done;
 	HalCaptureFunc capture_done;
@@ -403,6 +418,9 @@ info_of(const HalDevice *dev, gboolean shown)
 	i->counter_total = dev->counter_total;
 	i->counter_since_clean = dev->counter_since_clean;
 	i->supply_remaining = dev->supply_remaining;
+	i->card_inside = dev->card_inside;
+	i->clean_threshold = dev->clean_threshold;
+	i->cards_finished = dev->cards_finished;
 	i->faults_ok = (dev->drv->caps & HAL_CAP_FAULTS) && dev->drv->inject_fault;
 	return i;
 }
@@ -512,10 +530,30 @@ chip_copy(const HalChip *chip)
 }
 
 static void
+side_free(HalCardSide *side)
+{
+	if (!side)
+		return;
+	g_free((uint8_t *)side->rgb);
+	g_free((uint8_t *)side->black);
+	g_free(side);
+}
+
+static HalCardSide *
+side_copy(const HalCardSide *side)
+{
+	HalCardSide *c = g_memdup2(side, sizeof *side);
+	c->rgb = g_memdup2(side->rgb, (gsize)HAL_CARD_W * HAL_CARD_H * 3);
+	c->black = side->black ? g_memdup2(side->black, (gsize)HAL_CARD_W * HAL_CARD_H) : NULL;
+	return c;
+}
+
+static void
 op_free(Op *op)
 {
 	image_free(op->image);
 	chip_free(op->chip);
+	side_free(op->side);
 	g_clear_object(&op->cancel);
 	g_clear_error(&op->error);
 	g_clear_error(&op->w_error);
@@ -567,6 +605,9 @@ op_complete(Op *op)
 			dev->counter_total = op->status.counter_total;
 			dev->counter_since_clean = op->status.counter_since_clean;
 			dev->supply_remaining = op->status.supply_remaining;
+			dev->card_inside = op->status.card_inside;
+			dev->clean_threshold = op->status.clean_threshold;
+			dev->cards_finished = op->status.cards_finished;
 			set_state(dev, op->status.state, op->status.reasons);
 			if (op->status.state == HAL_STATE_ABSENT)
 				dev->opened = FALSE;
@@ -586,11 +627,21 @@ op_complete(Op *op)
 		break;
 	case OP_CAPTURE:
 	case OP_ENCODE:
+	case OP_CARD_MOVE:
+	case OP_CARD_PRINT:
+	case OP_CLEAN:
 		if (op->rc == 0)
 			set_error_text(dev, NULL);
 		else
 			set_error_text(dev, op->error);
-		if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)) {
+		if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_DEVICE) && op->kind >= OP_CARD_MOVE) {
+			/* A printer's refusal names its reason first ("media-jam: …"): the
+			 * printer stops with it until a status poll finds it cleared. */
+			char *reason = g_strndup(op->error->message, strcspn(op->error->message, ":"));
+			const char *r[] = { reason, NULL };
+			set_state(dev, HAL_STATE_FAULT, r);
+			g_free(reason);
+		} else if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_TIMEOUT)) {
 			const char *r[] = { "timed-out", NULL };
 			set_state(dev, HAL_STATE_FAULT, r);
 		} else if (g_error_matches(op->error, HAL_ERROR, HAL_ERROR_ABSENT)) {
@@ -690,6 +741,8 @@ op_run(gpointer data, gpointer user_data)
 		op->status.state = HAL_STATE_READY;
 		op->status.counter_total = op->status.counter_since_clean = -1;
 		op->status.supply_remaining = -1;
+		op->status.card_inside = -1;
+		op->status.clean_threshold = op->status.cards_finished = -1;
 		op->w_rc = drv->status(dev, &op->status, op->cancel, &e);
 		break;
 	case OP_FAULT:
@@ -709,6 +762,15 @@ op_run(gpointer data, gpointer user_data)
 	case OP_ENCODE:
 		op->w_rc = drv->encode(dev, op->chip, op->cancel, &e);
 		op->ended_us = g_get_real_time();
+		break;
+	case OP_CARD_MOVE:
+		op->w_rc = drv->card_move(dev, op->move, op->cancel, &e);
+		break;
+	case OP_CARD_PRINT:
+		op->w_rc = drv->card_print(dev, op->side, op->cancel, &e);
+		break;
+	case OP_CLEAN:
+		op->w_rc = drv->clean(dev, op->cancel, &e);
 		break;
 	}
 	if (op->w_rc < 0 && !e)
@@ -740,7 +802,7 @@ op_submit(Op *op)
 {
 	HalDevice *dev = op->dev;
 	/* Long operations show the device busy; status polls and opens do not. */
-	if (op->kind == OP_CAPTURE || op->kind == OP_ENCODE) {
+	if (op->kind != OP_OPEN && op->kind != OP_STATUS && op->kind != OP_FAULT) {
 		op->shows_busy = TRUE;
 		if (dev->busy++ == 0)
 			dev->busy_since = now_s();
@@ -856,6 +918,8 @@ hal_manager_new(const EktpConfig *cfg, HalStateFunc on_state, void *data, GError
 		dev->state = HAL_STATE_ABSENT;
 		dev->state_since = now_s();
 		dev->counter_total = dev->counter_since_clean = dev->supply_remaining = -1;
+		dev->card_inside = -1;
+		dev->clean_threshold = dev->cards_finished = -1;
 		g_ptr_array_add(m->devices, dev);
 		dev->drv = check_device(cfg, d, dev->opts, error);
 		if (!dev->drv) {
@@ -1086,4 +1150,61 @@ hal_manager_encode(HalManager *m, const char *name, const HalChip *chip, HalDone
 	op->done = done;
 	op->data = data;
 	op_submit(op);
+}
+
+/* A printer operation of KIND on device NAME, or an error when it cannot have one. */
+static Op *
+printer_op(HalManager *m, const char *name, OpKind kind, HalDoneFunc done, void *data)
+{
+	HalDevice *dev;
+	GError *e = NULL;
+	if (device_usable(m, name, &dev, &e)) {
+		const HalDriver *drv = dev->drv;
+		gboolean has = kind == OP_CARD_MOVE ? drv->card_move != NULL
+			     : kind == OP_CARD_PRINT ? drv->card_print != NULL
+						      : drv->clean != NULL;
+		if (!has)
+			g_set_error(&e, HAL_ERROR, HAL_ERROR_UNSUPPORTED, "device %s (%s) %s", name,
+				    hal_class_name(drv->klass),
+				    kind == OP_CLEAN ? "has no cleaning cycle" : "cannot print cards");
+	}
+	if (e) {
+		done(e, data);
+		g_error_free(e);
+		return NULL;
+	}
+	Op *op = op_new(dev, kind);
+	op->done = done;
+	op->data = data;
+	return op;
+}
+
+void
+hal_manager_card_move(HalManager *m, const char *name, HalCardMove move, HalDoneFunc done,
+		      void *data)
+{
+	Op *op = printer_op(m, name, OP_CARD_MOVE, done, data);
+	if (!op)
+		return;
+	op->move = move;
+	op_submit(op);
+}
+
+void
+hal_manager_card_print(HalManager *m, const char *name, const HalCardSide *side, HalDoneFunc done,
+		       void *data)
+{
+	Op *op = printer_op(m, name, OP_CARD_PRINT, done, data);
+	if (!op)
+		return;
+	op->side = side_copy(side);
+	op_submit(op);
+}
+
+void
+hal_manager_clean(HalManager *m, const char *name, HalDoneFunc done, void *data)
+{
+	Op *op = printer_op(m, name, OP_CLEAN, done, data);
+	if (op)
+		op_submit(op);
 }

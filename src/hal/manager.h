@@ -31,6 +31,9 @@ typedef struct {
 	int64_t counter_total;
 	int64_t counter_since_clean;
 	int64_t supply_remaining;
+	int card_inside;          /* printers: 1 a card is inside, 0 none, -1 unknown */
+	int64_t clean_threshold;  /* printers: cards allowed between cleanings; -1 unknown */
+	int64_t cards_finished;   /* printers: cards ejected in the printer's life; -1 unknown */
 	gboolean faults_ok;   /* the driver accepts injected faults */
 } HalInfo;
 
@@ -92,6 +95,17 @@ void hal_manager_capture(HalManager *m, const char *name, int position, HalCaptu
  * NAME and has the driver read it back; DONE runs on the main loop, once. */
 void hal_manager_encode(HalManager *m, const char *name, const HalChip *chip, HalDoneFunc done,
 			void *data);
+
+/* Printers: moves a card (feed a blank to the contactless station, eject,
+ * reject), prints SIDE (copied) on the card inside, or runs the cleaning
+ * cycle.  DONE runs on the main loop, once.  A printer's refusal
+ * (HAL_ERROR_DEVICE, "REASON: …") also puts it in FAULT with REASON until
+ * its next status poll. */
+void hal_manager_card_move(HalManager *m, const char *name, HalCardMove move, HalDoneFunc done,
+			   void *data);
+void hal_manager_card_print(HalManager *m, const char *name, const HalCardSide *side,
+			    HalDoneFunc done, void *data);
+void hal_manager_clean(HalManager *m, const char *name, HalDoneFunc done, void *data);
 
 /*
  * Sets (REASON non-NULL) or clears an advisory the core found about device
