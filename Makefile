@@ -48,10 +48,9 @@ HAL_SRC    := $(wildcard src/hal/*.c) $(wildcard drivers/*/*.c)
 QUALITY_SRC := $(wildcard src/quality/*.c)
 IMAGE_SRC  := $(wildcard src/image/*.c)
 CARD_SRC   := $(wildcard src/card/*.c)
-PRINTER_SRC := $(wildcard src/printer/*.c)
 API_SRC    := $(wildcard src/api/*.c)
 LIB_SRC    := $(UTIL_SRC) $(CRYPTO_SRC) $(STORE_SRC) $(IMAGE_SRC) $(HAL_SRC) $(QUALITY_SRC) \
-              $(CARD_SRC) $(PRINTER_SRC) $(CORE_SRC) \
+              $(CARD_SRC) $(CORE_SRC) \
               $(API_SRC)
 CTL_SRC    := $(wildcard src/ektpctl/*.c)
 

@@ -52,6 +52,7 @@ typedef struct {
 	CryptoSigner *signer;
 	GBytes *ca_pem;
 	uint8_t key[CRYPTO_KEY_LEN]; /* the workstation key */
+	PrintEngine *print;
 	ApiServer *api;
 	GMainLoop *loop;
 } Daemon;
@@ -239,6 +240,11 @@ run(Daemon *d)
 	SelftestDeps st_deps = { d->store, d->hal, d->cfg };
 	if (selftest_restore_trends(&st_deps, &e) < 0)
 		goto fail;
+	CardsDeps cards = { { d->store, d->hal, d->cfg, d->regions, d->key }, d->layout, d->signer,
+			    d->ca_pem };
+	d->print = print_engine_new(&cards, &e);
+	if (!d->print)
+		goto fail;
 	ApiDeps deps = {
 		.store = d->store,
 		.auth = d->auth,
@@ -249,6 +255,7 @@ run(Daemon *d)
 		.card_layout = d->layout,
 		.signer = d->signer,
 		.ca_pem = d->ca_pem,
+		.print = d->print,
 		.started_at = auth_now(d->auth),
 	};
 	d->api = api_server_new(&deps, &e);
@@ -278,7 +285,9 @@ run(Daemon *d)
 	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);
 	api_server_free(d->api);
+	print_engine_stop(d->print);
 	hal_manager_free(d->hal);
+	print_engine_free(d->print);
 	g_main_loop_unref(d->loop);
 	on_checkpoint(d);
 	auth_free(d->auth);
@@ -294,7 +303,9 @@ run(Daemon *d)
 fail:
 	g_critical("%s", e->message);
 	g_error_free(e);
+	print_engine_stop(d->print);
 	hal_manager_free(d->hal);
+	print_engine_free(d->print);
 	auth_free(d->auth);
 	store_close(d->store);
 	region_db_free(d->regions);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/auth.h"
+#include "core/printing.h"
 #include "card/render.h"
 #include "core/region.h"
 #include "crypto/crypto.h"
@@ -30,6 +31,7 @@ typedef struct {
 	const CardLayout *card_layout; /* the card face's layout */
 	const CryptoSigner *signer;    /* the document signer of chips */
 	GBytes *ca_pem;                /* the CA certificate(s) chips verify against */
+	PrintEngine *print;            /* batch printing */
 	gint64 started_at;     /* unix seconds */
 } ApiDeps;
 

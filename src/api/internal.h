@@ -142,6 +142,11 @@ void api_h_report_coverage(ApiRequest *req);
 void api_h_cards_preview(ApiRequest *req);
 void api_h_cards_chip(ApiRequest *req);
 void api_h_cards_verify(ApiRequest *req);
+void api_h_print_start(ApiRequest *req);
+void api_h_print_batch(ApiRequest *req);
+void api_h_print_cancel(ApiRequest *req);
+void api_h_print_jobs(ApiRequest *req);
+void api_h_records_reprint(ApiRequest *req);
 void api_h_cards_encode(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */

@@ -111,6 +111,15 @@ static const ApiField coverage_query[] = {
 	{ NULL },
 };
 
+static const ApiField print_body[] = {
+	{ "max", API_INT, FALSE, 1, 100000 },
+	{ "printer", API_STRING, FALSE, 1, 64 },
+	{ NULL },
+};
+static const ApiField jobs_query[] = {
+	{ "limit", API_INT, FALSE, 1, 1000 },
+	{ NULL },
+};
 #define DESK (ROLE_OPERATOR | ROLE_SUPERVISOR)
 #define CAPTURE_ROUTES(m)                                                                      \
 	{ "POST", "/v1/enrollments/{name}/capture/" m, "enroll.capture", DESK, API_MUTATES,    \
@@ -187,6 +196,17 @@ const ApiRoute api_routes[] = {
 	  api_h_cards_encode, "write a print_ready record's chip on an encoder and read it back" },
 	{ "POST", "/v1/cards/verify", "card.verify", DESK | ROLE_TECHNICIAN, 0, verify_body, NULL,
 	  api_h_cards_verify, "check a chip image's hashes and signature against the CA" },
+	{ "POST", "/v1/records/{name}/reprint", "record.reprint", ROLE_SUPERVISOR, API_MUTATES,
+	  reason_body, NULL, api_h_records_reprint,
+	  "a printed or spoiled record back to print_ready, with a reason" },
+	{ "POST", "/v1/print/batches", "print.start", DESK, API_MUTATES, print_body, NULL,
+	  api_h_print_start, "print the print_ready records (first-time voters first)" },
+	{ "GET", "/v1/print/batches/{name}", "print.batch", DESK | ROLE_TECHNICIAN, 0, NULL, NULL,
+	  api_h_print_batch, "one batch and its cards' phases" },
+	{ "POST", "/v1/print/batches/{name}/cancel", "print.cancel", DESK, API_MUTATES,
+	  empty_body, NULL, api_h_print_cancel, "drop a batch's cards not yet begun" },
+	{ "GET", "/v1/print/jobs", "print.jobs", DESK | ROLE_TECHNICIAN, 0, NULL, jobs_query,
+	  api_h_print_jobs, "what each printer is doing and why, and the batches" },
 	{ "GET", "/v1/reports/coverage", "report.coverage", ROLE_SUPERVISOR | ROLE_ADMIN, 0, NULL,
 	  coverage_query, api_h_report_coverage, "records per kecamatan or day against the target" },
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/internal.h"
+#include "core/printing.h"
 #include "core/cards.h"
 #include "core/enroll.h"
 #include "util/timefmt.h"
@@ -163,6 +164,21 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 	} else if (error->domain == CARDS_ERROR) {
 		status = error->code == CARDS_ERROR_NOT_FOUND ? 404 : 409;
 		code = error->code == CARDS_ERROR_NOT_FOUND ? "not_found" : "conflict";
+	} else if (error->domain == PRINT_ERROR) {
+		static const struct {
+			guint status;
+			const char *code;
+		} map[] = {
+			[PRINT_ERROR_NOT_FOUND] = { 404, "not_found" },
+			[PRINT_ERROR_STATE] = { 409, "conflict" },
+			[PRINT_ERROR_NOTHING] = { 409, "nothing_to_print" },
+			[PRINT_ERROR_NO_PRINTER] = { 409, "no_printer" },
+			[PRINT_ERROR_CONFIG] = { 500, "config" },
+		};
+		if ((gsize)error->code < G_N_ELEMENTS(map)) {
+			status = map[error->code].status;
+			code = map[error->code].code;
+		}
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_BUSY)) {
 		status = 503, code = "busy";
 	} else if (g_error_matches(error, STORE_ERROR, STORE_ERROR_FULL)) {

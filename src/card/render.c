@@ -1607,3 +1607,13 @@ card_render_png(const CardLayout *layout, const CardFace *face, GError **error)
 	image_clear(&img);
 	return png;
 }
+
+void
+card_layout_photo_box(const CardLayout *layout, int *x, int *y, int *w, int *h)
+{
+	const Box *b = &layout->box[BOX_PHOTO];
+	*x = b->x;
+	*y = b->y;
+	*w = b->w;
+	*h = b->h;
+}

@@ -110,6 +110,9 @@ void card_layout_free(CardLayout *layout);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(CardLayout, card_layout_free)
 
+/* Where LAYOUT puts the photo, in pixels. */
+void card_layout_photo_box(const CardLayout *layout, int *x, int *y, int *w, int *h);
+
 /*
  * Measures every value of FACE in LAYOUT (both borrowed for the call) without
  * drawing: 0 when the card can be printed, -1 with ERROR set (CARD_ERROR_INPUT

@@ -142,13 +142,23 @@ make_template(const CardsDeps *deps, Loaded *l, int k, int want, GError **error)
 }
 
 /* Loads record ID and everything its card needs; FOR_CHIP adds the templates. */
+static int load_rows(const CardsDeps *deps, gint64 id, Loaded *l, GError **error);
+static int load_rest(const CardsDeps *deps, gboolean for_chip, Loaded *l, GError **error);
+
 static int
 load(const CardsDeps *deps, gint64 id, gboolean for_chip, Loaded *l, GError **error)
 {
-	Store *st = deps->enroll.store;
-	const RegionDb *db = deps->enroll.regions;
-	const EktpConfig *cfg = deps->enroll.cfg;
 	memset(l, 0, sizeof *l);
+	if (load_rows(deps, id, l, error) < 0)
+		return -1;
+	return load_rest(deps, for_chip, l, error);
+}
+
+/* The store's part of load(): on the main loop only. */
+static int
+load_rows(const CardsDeps *deps, gint64 id, Loaded *l, GError **error)
+{
+	Store *st = deps->enroll.store;
 	int found = store_record_get(st, id, &l->rec, error);
 	if (found == 0)
 		g_set_error(error, CARDS_ERROR, CARDS_ERROR_NOT_FOUND, "no record %" G_GINT64_FORMAT,
@@ -161,8 +171,17 @@ load(const CardsDeps *deps, gint64 id, gboolean for_chip, Loaded *l, GError **er
 		return -1;
 	}
 	l->items = store_item_list(st, id, TRUE, error);
-	if (!l->items)
-		return -1;
+	return l->items ? 0 : -1;
+}
+
+/* The rest of load(), from the rows: any thread (reads the region tables,
+ * the layout and the workstation key, never the store). */
+static int
+load_rest(const CardsDeps *deps, gboolean for_chip, Loaded *l, GError **error)
+{
+	const RegionDb *db = deps->enroll.regions;
+	const EktpConfig *cfg = deps->enroll.cfg;
+	gint64 id = l->rec.id;
 	g_autoptr(JsonNode) node = json_from_string(l->rec.demographics, error);
 	if (!node || !JSON_NODE_HOLDS_OBJECT(node)) {
 		if (error && !*error)
@@ -211,42 +230,96 @@ load(const CardsDeps *deps, gint64 id, gboolean for_chip, Loaded *l, GError **er
 	return 0;
 }
 
+/* The card face of loaded L, as drawn (RGB CARD_WIDTH × CARD_HEIGHT). */
+static int
+render_face(const CardsDeps *deps, const Loaded *l, Image *out, GError **error)
+{
+	CardFace f = {
+		.province_name = l->province,
+		.regency_name = l->regency,
+		.nik = l->rec.nik,
+		.name = demo_str(l, "name"),
+		.birth_place = demo_str(l, "birth_place"),
+		.birth_date = demo_str(l, "birth_date"),
+		.gender = demo_str(l, "gender"),
+		.blood_type = demo_str(l, "blood_type"),
+		.address = demo_str(l, "address"),
+		.rt_rw = l->rt_rw,
+		.village = l->village,
+		.kecamatan = l->kecamatan,
+		.religion = demo_str(l, "religion"),
+		.marital_status = demo_str(l, "marital_status"),
+		.occupation = demo_str(l, "occupation"),
+		.citizenship = demo_str(l, "citizenship"),
+		.valid_until = "SEUMUR HIDUP",
+		.issue_place = l->issue_place,
+		.issue_date = l->issue_date,
+		.photo = &l->face,
+		.signature = &l->signature,
+	};
+	if (card_render(deps->layout, &f, out, error) == 0)
+		return 0;
+	if (error && *error && (*error)->domain == CARD_ERROR) {
+		g_prefix_error(error, "record %" G_GINT64_FORMAT ": ", l->rec.id);
+		(*error)->domain = CARDS_ERROR;
+		(*error)->code = CARDS_ERROR_CONTENT;
+	}
+	return -1;
+}
+
+/* The chip image of loaded L (with its templates). */
+static int
+build_chip(const CardsDeps *deps, const Loaded *l, ChipData *out, GError **error)
+{
+	ChipInput in = {
+		.demo = {
+			.nik = l->rec.nik,
+			.name = demo_str(l, "name"),
+			.birth_place = demo_str(l, "birth_place"),
+			.birth_date = demo_str(l, "birth_date"),
+			.gender = demo_str(l, "gender"),
+			.blood_type = demo_str(l, "blood_type"),
+			.address = demo_str(l, "address"),
+			.rt = demo_str(l, "rt"),
+			.rw = demo_str(l, "rw"),
+			.village = l->village,
+			.kecamatan = l->kecamatan,
+			.religion = demo_str(l, "religion"),
+			.marital_status = demo_str(l, "marital_status"),
+			.occupation = demo_str(l, "occupation"),
+			.citizenship = demo_str(l, "citizenship"),
+			.valid_until = "SEUMUR HIDUP",
+			.issuing_regency = l->regency,
+			.issue_date = l->issue_date,
+		},
+		.portrait = &l->face,
+		.finger = {
+			{ g_bytes_get_data(l->tmpl[0], NULL), g_bytes_get_size(l->tmpl[0]),
+			  l->tmpl_pos[0] },
+			{ g_bytes_get_data(l->tmpl[1], NULL), g_bytes_get_size(l->tmpl[1]),
+			  l->tmpl_pos[1] },
+		},
+		.signature = &l->signature,
+	};
+	int rc = chipdata_build(&in, deps->signer, (size_t)deps->enroll.cfg->card_chip_capacity,
+				out, error);
+	if (rc < 0 && error && *error && (*error)->domain == CHIPDATA_ERROR) {
+		g_prefix_error(error, "record %" G_GINT64_FORMAT ": ", l->rec.id);
+		(*error)->domain = CARDS_ERROR;
+		(*error)->code = CARDS_ERROR_CONTENT;
+	}
+	return rc;
+}
+
 GBytes *
 cards_preview(const CardsDeps *deps, gint64 record_id, GError **error)
 {
 	Loaded l;
 	GBytes *png = NULL;
-	if (load(deps, record_id, FALSE, &l, error) == 0) {
-		CardFace f = {
-			.province_name = l.province,
-			.regency_name = l.regency,
-			.nik = l.rec.nik,
-			.name = demo_str(&l, "name"),
-			.birth_place = demo_str(&l, "birth_place"),
-			.birth_date = demo_str(&l, "birth_date"),
-			.gender = demo_str(&l, "gender"),
-			.blood_type = demo_str(&l, "blood_type"),
-			.address = demo_str(&l, "address"),
-			.rt_rw = l.rt_rw,
-			.village = l.village,
-			.kecamatan = l.kecamatan,
-			.religion = demo_str(&l, "religion"),
-			.marital_status = demo_str(&l, "marital_status"),
-			.occupation = demo_str(&l, "occupation"),
-			.citizenship = demo_str(&l, "citizenship"),
-			.valid_until = "SEUMUR HIDUP",
-			.issue_place = l.issue_place,
-			.issue_date = l.issue_date,
-			.photo = &l.face,
-			.signature = &l.signature,
-		};
-		png = card_render_png(deps->layout, &f, error);
-		if (!png && error && *error && (*error)->domain == CARD_ERROR) {
-			g_prefix_error(error, "record %" G_GINT64_FORMAT ": ", record_id);
-			(*error)->domain = CARDS_ERROR;
-			(*error)->code = CARDS_ERROR_CONTENT;
-		}
-	}
+	Image face = { 0 };
+	if (load(deps, record_id, FALSE, &l, error) == 0 && render_face(deps, &l, &face, error) == 0)
+		png = image_png_encode(&face, error);
+	image_clear(&face);
 	loaded_clear(&l);
 	return png;
 }
@@ -257,50 +330,102 @@ cards_chip(const CardsDeps *deps, gint64 record_id, ChipData *out, GError **erro
 	Loaded l;
 	int rc = -1;
 	memset(out, 0, sizeof *out);
-	if (load(deps, record_id, TRUE, &l, error) == 0) {
-		ChipInput in = {
-			.demo = {
-				.nik = l.rec.nik,
-				.name = demo_str(&l, "name"),
-				.birth_place = demo_str(&l, "birth_place"),
-				.birth_date = demo_str(&l, "birth_date"),
-				.gender = demo_str(&l, "gender"),
-				.blood_type = demo_str(&l, "blood_type"),
-				.address = demo_str(&l, "address"),
-				.rt = demo_str(&l, "rt"),
-				.rw = demo_str(&l, "rw"),
-				.village = l.village,
-				.kecamatan = l.kecamatan,
-				.religion = demo_str(&l, "religion"),
-				.marital_status = demo_str(&l, "marital_status"),
-				.occupation = demo_str(&l, "occupation"),
-				.citizenship = demo_str(&l, "citizenship"),
-				.valid_until = "SEUMUR HIDUP",
-				.issuing_regency = l.regency,
-				.issue_date = l.issue_date,
-			},
-			.portrait = &l.face,
-			.finger = {
-				{ g_bytes_get_data(l.tmpl[0], NULL), g_bytes_get_size(l.tmpl[0]),
-				  l.tmpl_pos[0] },
-				{ g_bytes_get_data(l.tmpl[1], NULL), g_bytes_get_size(l.tmpl[1]),
-				  l.tmpl_pos[1] },
-			},
-			.signature = &l.signature,
-		};
-		rc = chipdata_build(&in, deps->signer, (size_t)deps->enroll.cfg->card_chip_capacity,
-				    out, error);
-		if (rc < 0 && error && *error && (*error)->domain == CHIPDATA_ERROR) {
-			g_prefix_error(error, "record %" G_GINT64_FORMAT ": ", record_id);
-			(*error)->domain = CARDS_ERROR;
-			(*error)->code = CARDS_ERROR_CONTENT;
-		}
-	}
+	if (load(deps, record_id, TRUE, &l, error) == 0)
+		rc = build_chip(deps, &l, out, error);
 	loaded_clear(&l);
 	return rc;
 }
 
+/* ---- cards for printing ---- */
+
+struct CardsSource {
+	Loaded l;
+};
+
+CardsSource *
+cards_source_read(const CardsDeps *deps, gint64 record_id, GError **error)
+{
+	CardsSource *src = g_new0(CardsSource, 1);
+	if (load_rows(deps, record_id, &src->l, error) == 0)
+		return src;
+	cards_source_free(src);
+	return NULL;
+}
+
+void
+cards_source_free(CardsSource *src)
+{
+	if (!src)
+		return;
+	loaded_clear(&src->l);
+	g_free(src);
+}
+
+void
+cards_printable_clear(CardsPrintable *p)
+{
+	image_clear(&p->face);
+	g_free(p->black);
+	chipdata_clear(&p->chip);
+	memset(p, 0, sizeof *p);
+}
+
+/*
+ * Which pixels the resin black (K) panel prints: the near-black, neutral
+ * ones outside the photo, which is all the renderer draws in black (labels,
+ * values, the signature's ink).  Dark pixels of the photo stay with the
+ * colour panels, so a face is not printed in flat resin.
+ */
+static uint8_t *
+black_mask(const Image *face, const CardLayout *layout)
+{
+	size_t n = (size_t)face->width * (size_t)face->height;
+	uint8_t *mask = g_malloc0(n);
+	int px = 0, py = 0, pw = 0, ph = 0;
+	card_layout_photo_box(layout, &px, &py, &pw, &ph);
+	for (int y = 0; y < face->height; y++) {
+		const uint8_t *row = face->pixels + (size_t)y * face->width * 3;
+		for (int x = 0; x < face->width; x++) {
+			if (x >= px && x < px + pw && y >= py && y < py + ph)
+				continue;
+			int r = row[3 * x], g = row[3 * x + 1], b = row[3 * x + 2];
+			int hi = MAX(r, MAX(g, b)), lo = MIN(r, MIN(g, b));
+			if (hi < 96 && hi - lo < 32)
+				mask[(size_t)y * face->width + x] = 1;
+		}
+	}
+	return mask;
+}
+
+int
+cards_build(const CardsDeps *deps, CardsSource *src, CardsPrintable *out, GError **error)
+{
+	memset(out, 0, sizeof *out);
+	out->record_id = src->l.rec.id;
+	if (load_rest(deps, TRUE, &src->l, error) < 0 || render_face(deps, &src->l, &out->face, error) < 0 ||
+	    build_chip(deps, &src->l, &out->chip, error) < 0) {
+		cards_printable_clear(out);
+		return -1;
+	}
+	out->black = black_mask(&out->face, deps->layout);
+	return 0;
+}
+
 /* ---- encoding ---- */
+
+void
+cards_hal_chip(const ChipData *chip, HalChipFile files[CHIPDATA_N_FILES], HalChip *out)
+{
+	size_t n = 0;
+	for (int i = 0; i < CHIPDATA_N_FILES; i++) {
+		if (!chip->file[i])
+			continue;
+		files[n].fid = chipdata_file_info(i)->fid;
+		files[n].data = g_bytes_get_data(chip->file[i], &files[n].len);
+		n++;
+	}
+	*out = (HalChip){ chipdata_aid, CHIPDATA_AID_LEN, files, n };
+}
 
 typedef struct {
 	Store *store;
@@ -360,15 +485,8 @@ cards_encode(const CardsDeps *deps, const AuditActor *who, gint64 record_id, con
 		return;
 	}
 	HalChipFile files[CHIPDATA_N_FILES];
-	size_t n = 0;
-	for (int i = 0; i < CHIPDATA_N_FILES; i++) {
-		if (!chip.file[i])
-			continue;
-		files[n].fid = chipdata_file_info(i)->fid;
-		files[n].data = g_bytes_get_data(chip.file[i], &files[n].len);
-		n++;
-	}
-	HalChip hc = { chipdata_aid, CHIPDATA_AID_LEN, files, n };
+	HalChip hc;
+	cards_hal_chip(&chip, files, &hc);
 	EncodeJob *j = g_new0(EncodeJob, 1);
 	j->store = deps->enroll.store;
 	j->user = g_strdup(who->user);

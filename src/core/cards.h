@@ -44,6 +44,30 @@ GBytes *cards_preview(const CardsDeps *deps, gint64 record_id, GError **error);
 /* The record's chip image into OUT (caller clears), or -1 with ERROR. */
 int cards_chip(const CardsDeps *deps, gint64 record_id, ChipData *out, GError **error);
 
+/* What a record's card is made of, as read from the store (on the main loop,
+ * the store's thread). */
+typedef struct CardsSource CardsSource;
+CardsSource *cards_source_read(const CardsDeps *deps, gint64 record_id, GError **error);
+void cards_source_free(CardsSource *src);
+
+/* A card ready for a printer: its face, which of its pixels are resin black,
+ * and its signed chip image. */
+typedef struct {
+	gint64 record_id;
+	Image face;     /* RGB, CARD_WIDTH × CARD_HEIGHT at CARD_DPI */
+	uint8_t *black; /* one byte per pixel, 1 = the black (K) panel prints it */
+	ChipData chip;
+} CardsPrintable;
+void cards_printable_clear(CardsPrintable *p);
+
+/* Builds the printable card from SRC (which it completes): decodes the
+ * images, renders the face, makes the templates, signs the chip.  Any thread;
+ * the slow part of printing, done while the printer prints the card before. */
+int cards_build(const CardsDeps *deps, CardsSource *src, CardsPrintable *out, GError **error);
+
+/* CHIP as an encoder takes it: OUT points into FILES, which point into CHIP. */
+void cards_hal_chip(const ChipData *chip, HalChipFile files[CHIPDATA_N_FILES], HalChip *out);
+
 /* Builds the chip of a print_ready record and has ENCODER write and read it
  * back; audited either way.  DONE runs on the main loop, once. */
 void cards_encode(const CardsDeps *deps, const AuditActor *who, gint64 record_id,

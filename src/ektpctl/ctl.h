@@ -156,6 +156,11 @@ int cmd_card_preview(struct ctx *c);
 int cmd_card_export(struct ctx *c);
 int cmd_card_verify(struct ctx *c);
 int cmd_card_encode(struct ctx *c);
+/* printing.c */
+int cmd_print(struct ctx *c);
+int cmd_print_cancel(struct ctx *c);
+int cmd_jobs(struct ctx *c);
+int cmd_reprint(struct ctx *c);
 int cmd_report_coverage(struct ctx *c);
 
 #endif

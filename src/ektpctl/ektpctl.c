@@ -198,6 +198,36 @@ static const struct cmd commands[] = {
 	  .summary = "write a print_ready record's chip on an encoder",
 	  .help = "Builds record ID's chip image and has the encoder device ENCODER write it and\n"
 		  "read it back. Operator or supervisor." },
+	{ .words = "print cancel", .args = { "BATCH" }, .token = true, .run = cmd_print_cancel,
+	  .summary = "cancel a print batch's cards not yet begun",
+	  .help = "Cancels print batch BATCH: its cards not yet begun are dropped and their\n"
+		  "records return to print_ready; a card already in a printer finishes.\n"
+		  "Operator or supervisor." },
+	{ .words = "print", .token = true, .run = cmd_print,
+	  .opts = { { "max", "N", false, "at most N cards (default: every print_ready record)" },
+		    { "printer", "PRINTER", false, "only on this printer (default: all that work)" },
+		    { "wait", "yes|no", false, "follow the batch until it ends (default yes)" } },
+	  .summary = "print the cards of the print_ready records",
+	  .help = "Starts a print batch of the print_ready records: first-time voters first (17 by\n"
+		  "the [print] election_date), then the oldest. The cards spread over the working\n"
+		  "printers; each is encoded and checked before it is printed. Prints the batch's\n"
+		  "progress until it ends and, at the end, every spoiled card with its cause; exit\n"
+		  "1 when a record of the batch got no card (cancelled, held or spoiled past its\n"
+		  "retries). A printer that stops (jam, empty hopper or ribbon,\n"
+		  "open cover) is shown with its reason and the others go on. Operator or\n"
+		  "supervisor." },
+	{ .words = "jobs", .token = true, .run = cmd_jobs,
+	  .opts = { { "limit", "N", false, "the last N batches besides the running ones (default 10)" } },
+	  .summary = "show what each printer is doing and the print batches",
+	  .help = "One row per printer: its encoder, its device state, what it does (printing,\n"
+		  "idle, stopped), the card in it, cards printed and spoiled since the daemon\n"
+		  "started, and why it waits or its last error with the action taken (retry, hold,\n"
+		  "stop). Then the batches with their progress." },
+	{ .words = "reprint", .args = { "ID" }, .token = true, .run = cmd_reprint,
+	  .opts = { { "reason", "TEXT", true, "why another card is made, kept with the record" } },
+	  .summary = "queue a printed or spoiled record for another card",
+	  .help = "Puts record ID (printed, or spoiled after its retries) back to print_ready for\n"
+		  "another card. Audited. Supervisor only." },
 	{ .words = "report coverage", .token = true, .run = cmd_report_coverage,
 	  .opts = { { "by", "kecamatan|day", false, "one row per kecamatan (default) or per day" },
 		    { "from", "DATE", false, "records created on or after DATE (YYYY-MM-DD)" },

@@ -24,8 +24,9 @@
 #define PAGE_MAX 1000
 #define RECORDS_DEFAULT_LIMIT 100
 
-static const char *const record_states[] = { "captured", "approved",   "print_ready",
-					     "on_hold",  "rejected",   "superseded", NULL };
+static const char *const record_states[] = { "captured",   "approved", "print_ready", "on_hold",
+					     "rejected",   "superseded", "printing", "printed",
+					     "spoiled",    NULL };
 
 /* The demographic fields in the order a KTP-el shows them. */
 static const char *const demographic_fields[] = {
@@ -128,7 +129,8 @@ cmd_records(struct ctx *c)
 	if (state && !g_strv_contains(record_states, state))
 		return ctl_usage_error(c->cmd,
 				       "--state wants one of captured, approved, print_ready, "
-				       "on_hold, rejected, superseded; not '%s'",
+				       "on_hold, rejected, superseded, printing, printed, spoiled; "
+				       "not '%s'",
 				       state);
 	if (state)
 		ctl_query_add(base, "state", state);

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
+#include "drivers/evolis/evolis.h"
 #include "drivers/libfprint/fprint.h"
 #include "drivers/pcsc/pcsc.h"
 #include "drivers/sim/sim.h"
@@ -22,6 +23,7 @@ static const HalDriver *const builtin[] = {
 	&sim_encoder_driver,
 	&fprint_driver,
 	&pcsc_driver,
+	&evolis_driver,
 	NULL,
 };
 

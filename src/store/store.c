@@ -225,8 +225,81 @@ static const char *const migrations[] = {
 	"CREATE INDEX records_nik ON records(nik, id);"
 	"CREATE INDEX records_state ON records(state, id);"
 	"CREATE INDEX records_created ON records(created_at);",
+	/* 4 → 5: printing (printing.c).  Records gain the states printing,
+	 * printed and spoiled, which SQLite can only add by rebuilding the table
+	 * (its documented procedure: foreign keys off meanwhile, checked before
+	 * the commit).  A batch lists cards; a card is one attempt to print one
+	 * record, journaled phase by phase before each phase starts. */
+	"CREATE TABLE records_v5 ("
+	"  id INTEGER PRIMARY KEY REFERENCES enrollments(id),"
+	"  state TEXT NOT NULL CHECK (state IN ('captured','approved','print_ready','on_hold',"
+	"    'rejected','superseded','printing','printed','spoiled')),"
+	"  state_reason TEXT NOT NULL DEFAULT '',"
+	"  nik TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  village_code TEXT NOT NULL,"
+	"  demographics TEXT NOT NULL,"
+	"  warnings TEXT NOT NULL,"
+	"  needs_approval TEXT NOT NULL,"
+	"  operator TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL,"
+	"  approved_by TEXT,"
+	"  approved_at INTEGER,"
+	"  print_ready_after TEXT,"
+	"  replaces INTEGER REFERENCES records(id),"
+	"  wrapped_key BLOB NOT NULL);"
+	"INSERT INTO records_v5 SELECT * FROM records;"
+	"DROP TABLE records;"
+	"ALTER TABLE records_v5 RENAME TO records;"
+	"CREATE INDEX records_nik ON records(nik, id);"
+	"CREATE INDEX records_state ON records(state, id);"
+	"CREATE INDEX records_created ON records(created_at);"
+	"CREATE TABLE print_batches ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  state TEXT NOT NULL CHECK (state IN ('running','done','cancelled')),"
+	"  printer TEXT NOT NULL,"
+	"  created_by TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  finished_at INTEGER);"
+	"CREATE TABLE print_cards ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  batch INTEGER NOT NULL REFERENCES print_batches(id),"
+	"  record INTEGER NOT NULL REFERENCES records(id),"
+	"  seq INTEGER NOT NULL,"
+	"  phase TEXT NOT NULL CHECK (phase IN ('queued','picked','encoded','printed','ejected',"
+	"    'done','spoiled','void','cancelled')),"
+	"  printer TEXT NOT NULL DEFAULT '',"
+	"  cause TEXT NOT NULL DEFAULT '',"
+	"  started_at INTEGER,"
+	"  updated_at INTEGER NOT NULL);"
+	"CREATE INDEX print_cards_batch ON print_cards(batch, seq);"
+	"CREATE INDEX print_cards_record ON print_cards(record);"
+	"CREATE INDEX print_cards_live ON print_cards(phase) WHERE phase NOT IN "
+	"  ('done','spoiled','void','cancelled');",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
+
+/* 0 when no row breaks a foreign key, else -1 with ERROR naming the first. */
+static int
+fk_violations(Store *st, GError **error)
+{
+	sqlite3_stmt *s = store_prep(st, "PRAGMA foreign_key_check", error);
+	if (!s)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_ROW)
+		g_set_error(error, STORE_ERROR, STORE_ERROR_FAILED,
+			    "row %lld of %s breaks its foreign key to %s",
+			    (long long)sqlite3_column_int64(s, 1), sqlite3_column_text(s, 0),
+			    sqlite3_column_text(s, 2));
+	else
+		store_set_error(st, error, rc, "foreign_key_check");
+	sqlite3_reset(s);
+	return -1;
+}
 
 static int
 migrate(Store *st, int target, GError **error)
@@ -241,11 +314,16 @@ migrate(Store *st, int target, GError **error)
 			    st->path, version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
+	/* Foreign keys stay off while tables are rebuilt (they cannot change
+	 * inside a transaction); each step checks them before it commits. */
+	if (version < target && store_exec(st, "PRAGMA foreign_keys = OFF", error) < 0)
+		return -1;
 	for (int v = (int)version; v < target; v++) {
 		g_autofree char *bump = g_strdup_printf("PRAGMA user_version = %d", v + 1);
 		if (store_begin(st, error) < 0)
 			return -1;
-		if (store_exec(st, migrations[v], error) < 0 || store_exec(st, bump, error) < 0) {
+		if (store_exec(st, migrations[v], error) < 0 || store_exec(st, bump, error) < 0 ||
+		    fk_violations(st, error) != 0) {
 			g_prefix_error(error, "migration to schema %d: ", v + 1);
 			store_rollback(st);
 			return -1;
@@ -254,7 +332,7 @@ migrate(Store *st, int target, GError **error)
 			return -1;
 		g_message("database %s migrated to schema version %d", st->path, v + 1);
 	}
-	return 0;
+	return store_exec(st, "PRAGMA foreign_keys = ON", error);
 }
 
 Store *

@@ -30,7 +30,7 @@ typedef enum {
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /*
  * Opens (creating if need be) the database at PATH and migrates it to
@@ -285,5 +285,65 @@ typedef struct {
 	gint64 count;
 } StoreCount;
 GArray *store_record_counts(Store *st, gboolean by_day, gint64 from, gint64 to, GError **error);
+
+/* ---- printing (printing.c) ----
+ * A batch is a list of cards; a card is one attempt to print one record.  A
+ * card's phase names the step begun last: queued (not begun), picked,
+ * encoded, printed, ejected (each journaled before its step starts), then
+ * done, spoiled (with its cause), void (never reached the printer) or
+ * cancelled (its batch was cancelled before it began). */
+
+#define STORE_CARD_LIVE "('queued','picked','encoded','printed','ejected')"
+
+typedef struct {
+	gint64 id, batch, record, seq;
+	char *phase, *printer, *cause;
+	gint64 started_at, updated_at; /* started_at 0: never begun */
+} StorePrintCard;
+void store_print_card_free(StorePrintCard *c);
+
+typedef struct {
+	gint64 id;
+	char *state; /* "running", "done", "cancelled" */
+	char *printer; /* "" = any */
+	char *created_by;
+	gint64 created_at, finished_at;
+	gint64 cards, queued, in_flight, done, spoiled, cancelled; /* counts of cards */
+} StorePrintBatch;
+void store_print_batch_free(StorePrintBatch *b);
+
+/* A running batch for PRINTER ("" any) of RECORDS in that order, each moved
+ * from print_ready to printing; others are skipped.  *N_CARDS: how many
+ * made it.  In the caller's transaction.  Returns the batch id or -1. */
+gint64 store_print_batch_add(Store *st, const char *printer, const char *by,
+			     const gint64 *records, guint n, gint64 now, guint *n_cards,
+			     GError **error);
+/* Appends a queued card for RECORD to BATCH (a retry). */
+int store_print_card_add(Store *st, gint64 batch, gint64 record, gint64 now, GError **error);
+/* Claims for PRINTER the next queued unclaimed card of a running batch it may
+ * serve (oldest batch first); 1 with *OUT, 0 none, -1 error. */
+int store_print_claim(Store *st, const char *printer, StorePrintCard **out, GError **error);
+/* Card ID back to queued and unclaimed: it was never begun after all. */
+int store_print_card_requeue(Store *st, gint64 id, gint64 now, GError **error);
+/* Forgets every claim on cards not yet begun (at start). */
+int store_print_unclaim_all(Store *st, GError **error);
+int store_print_card_get(Store *st, gint64 id, StorePrintCard **out, GError **error);
+/* Sets card ID's phase (and CAUSE when not NULL); BEGIN also stamps started_at. */
+int store_print_card_phase(Store *st, gint64 id, const char *phase, const char *cause,
+			   gboolean begin, gint64 now, GError **error);
+/* Cards begun and not finished (picked … ejected), by id (StorePrintCard*). */
+GPtrArray *store_print_cards_open(Store *st, GError **error);
+/* Cards of BATCH by seq (StorePrintCard*). */
+GPtrArray *store_print_cards_of(Store *st, gint64 batch, GError **error);
+/* Spoiled cards of RECORD in BATCH. */
+gint64 store_print_spoils(Store *st, gint64 batch, gint64 record, GError **error);
+/* Batches, newest first (StorePrintBatch*); RUNNING_ONLY or the last LIMIT. */
+GPtrArray *store_print_batches(Store *st, gboolean running_only, int limit, GError **error);
+int store_print_batch_get(Store *st, gint64 id, StorePrintBatch **out, GError **error);
+/* Cancels BATCH's cards not begun (their records back to print_ready) and
+ * the batch; returns how many cards were cancelled, or -1. */
+int store_print_batch_cancel(Store *st, gint64 id, gint64 now, GError **error);
+/* Marks running batches with no card left to print done; returns how many. */
+int store_print_batches_settle(Store *st, gint64 now, GError **error);
 
 #endif

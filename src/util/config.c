@@ -111,6 +111,21 @@ static const CfgSetting settings[] = {
 	{ .section = "report", .key = "adult_share", .type = CFG_INT, .def = "70", .min = 1,
 	  .max = 100, .unit = "percent", .reloadable = TRUE, .offset = OFF(report_adult_share),
 	  .help = "Share of the regency's population aged 17 or more: the coverage target." },
+	{ .section = "print", .key = "election_date", .type = CFG_STRING, .def = "", .max = 10,
+	  .reloadable = TRUE, .offset = OFF(print_election_date),
+	  .help = "The next election (YYYY-MM-DD): a batch prints first-time voters' cards "
+		  "first (17 or older on that day, not yet 17 five years before).  Empty: "
+		  "oldest record first, nobody ahead." },
+	{ .section = "print", .key = "retries", .type = CFG_INT, .def = "1", .min = 0, .max = 5,
+	  .reloadable = TRUE, .offset = OFF(print_retries),
+	  .help = "Further cards a batch gives a record whose card was spoiled (a chip that "
+		  "failed, a jam); past them the record waits in state spoiled for a supervisor's "
+		  "reprint." },
+	{ .section = "print", .key = "overlay_clear", .type = CFG_STRING, .def = "121,227,142,130",
+	  .max = 32, .reloadable = TRUE, .offset = OFF(print_overlay_clear),
+	  .help = "Where the overlay panel leaves the card bare, as x,y,width,height in dots "
+		  "at 300 dpi (default: the chip module's place, ISO/IEC 7816-2); 0,0,0,0 "
+		  "varnishes the whole card." },
 	{ .section = "quality", .key = "fingerprint_min", .type = CFG_INT, .def = "40",
 	  .min = 0, .max = 100, .reloadable = TRUE, .offset = OFF(quality_fingerprint_min),
 	  .help = "Lowest fingerprint quality score (0-100) a capture or self-test accepts." },

@@ -79,6 +79,10 @@ typedef struct {
 	char *card_chip_fingers; /* "2,7" */
 	/* [report] */
 	gint64 report_adult_share;
+	/* [print] */
+	char *print_election_date; /* "YYYY-MM-DD" or "" */
+	gint64 print_retries;
+	char *print_overlay_clear; /* "x,y,w,h" */
 	/* [quality] */
 	gint64 quality_fingerprint_min;
 	gint64 quality_iris_min;

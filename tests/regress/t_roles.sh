@@ -55,7 +55,12 @@ GET /v1/reports/coverage supervisor,admin
 GET /v1/records/{name}/card operator,supervisor
 GET /v1/records/{name}/chip supervisor
 POST /v1/records/{name}/encode operator,supervisor
-POST /v1/cards/verify operator,supervisor,technician"
+POST /v1/cards/verify operator,supervisor,technician
+POST /v1/records/{name}/reprint supervisor
+POST /v1/print/batches operator,supervisor
+GET /v1/print/batches/{name} operator,supervisor,technician
+POST /v1/print/batches/{name}/cancel operator,supervisor
+GET /v1/print/jobs operator,supervisor,technician"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)

@@ -5,14 +5,19 @@
  * the worker (state, listeners and the store live on the loop), and a hung
  * method is answered by the timeout while the late result is dropped.  While
  * a capture runs, snapshots show the device busy, but the listener (the audit
- * log) never hears of it.
+ * log) never hears of it.  The simulated card printer, through the manager:
+ * cards fed, printed and ejected (and written out as PNGs), every refusal's
+ * reason, where it leaves the card and the FAULT it puts the printer in.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "hal/manager.h"
+#include "image/image.h"
 #include "testutil.h"
 
 typedef struct {
@@ -41,7 +46,10 @@ setup_with(void **state, const char *conf_text)
 	GError *error = NULL;
 	tu_quiet_logs();
 	f->dir = tu_tmp_dir("hal");
-	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf", conf_text);
+	/* "@DIR@" in the configuration stands for the test's own folder. */
+	g_auto(GStrv) parts = g_strsplit(conf_text, "@DIR@", -1);
+	g_autofree char *text = g_strjoinv(f->dir, parts);
+	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf", text);
 	f->cfg = cfg_load(conf, f->dir, &error);
 	if (!f->cfg)
 		fail_msg("cfg_load: %s", error->message);
@@ -345,6 +353,575 @@ test_encode(void **state)
 	g_free(en.message);
 }
 
+/* ---- the simulated card printer ---- */
+
+/* "pr" is the printer most tests use; "small" runs out of everything soon;
+ * "slow" takes 300 ms per answer; "nowhere" cannot write its cards out. */
+static int
+setup_printers(void **state)
+{
+	return setup_with(state,
+			  "[device pr]\ndriver = sim-printer\nseed = 0\nserial = PR-T\n"
+			  "ribbon = 30\nclean_threshold = 50\noutput_dir = @DIR@/printed\n"
+			  "poll_interval = 100\ntimeout = 3000\n"
+			  "[device small]\ndriver = sim-printer\nseed = 0\nhopper = 3\nribbon = 1\n"
+			  "clean_threshold = 2\nreject_capacity = 1\npoll_interval = 100\n"
+			  "[device slow]\ndriver = sim-printer\nseed = 0\ndelay = 300\n"
+			  "poll_interval = 100\ntimeout = 3000\n"
+			  "[device nowhere]\ndriver = sim-printer\nseed = 0\n"
+			  "output_dir = @DIR@/ektpd.conf/printed\npoll_interval = 100\n");
+}
+
+static int
+teardown_printers(void **state)
+{
+	Fixture *f = *state;
+	g_autofree char *printed = g_build_filename(f->dir, "printed", NULL);
+	tu_remove_dir(printed);
+	return teardown(state);
+}
+
+static HalState
+state_of_dev(Fixture *f, const char *name)
+{
+	HalInfo *i = hal_manager_get(f->m, name);
+	HalState s = i->state;
+	hal_info_free(i);
+	return s;
+}
+
+/* A fresh status read of NAME (not waiting for its poll); caller frees. */
+static HalInfo *
+fresh(Fixture *f, const char *name)
+{
+	int done = 0;
+	hal_manager_refresh(f->m, name, refresh_done, &done);
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (!done && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	assert_int_equal(done, 1);
+	return hal_manager_get(f->m, name);
+}
+
+/* Waits until every printer has been opened and polled once. */
+static void
+wait_printers_up(Fixture *f)
+{
+	static const char *const names[] = { "pr", "small", "slow", "nowhere" };
+	for (size_t n = 0; n < G_N_ELEMENTS(names); n++) {
+		gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+		while (state_of_dev(f, names[n]) == HAL_STATE_ABSENT && g_get_monotonic_time() < end)
+			g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+		assert_int_not_equal(state_of_dev(f, names[n]), HAL_STATE_ABSENT);
+	}
+}
+
+/* One printer operation's answer, and the printer as its completion saw it. */
+typedef struct {
+	Fixture *f;
+	const char *dev;
+	int calls;
+	char *message;   /* the error's, NULL on success */
+	HalState state;  /* the device's state in the completion */
+	char *reason;    /* its first reason then, or NULL */
+} Answer;
+
+static void
+answer_done(GError *error, void *data)
+{
+	Answer *a = data;
+	a->calls++;
+	a->message = error ? g_strdup(error->message) : NULL;
+	HalInfo *i = hal_manager_get(a->f->m, a->dev);
+	a->state = i->state;
+	a->reason = g_strdup(i->reasons[0]);
+	hal_info_free(i);
+}
+
+static void
+answer_wait(Answer *a)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (a->calls == 0 && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+	assert_int_equal(a->calls, 1);
+}
+
+static void
+answer_clear(Answer *a)
+{
+	g_free(a->message);
+	g_free(a->reason);
+}
+
+/* Runs a printer operation (FEED, EJECT, REJECT; PRINT with SIDE; CLEAN) to
+ * its end.  Succeeds, or fails with a message starting "WANT: " and leaves
+ * the printer in FAULT with reason WANT until the next status read shows what
+ * the simulator says. */
+enum { PRINT = 100, CLEAN };
+
+static void
+expect(Fixture *f, const char *dev, int what, const HalCardSide *side, const char *want)
+{
+	Answer a = { .f = f, .dev = dev };
+	if (what == PRINT)
+		hal_manager_card_print(f->m, dev, side, answer_done, &a);
+	else if (what == CLEAN)
+		hal_manager_clean(f->m, dev, answer_done, &a);
+	else
+		hal_manager_card_move(f->m, dev, (HalCardMove)what, answer_done, &a);
+	answer_wait(&a);
+	if (!want) {
+		/* (A FAULT an earlier refusal showed may stand until the next poll.) */
+		if (a.message)
+			fail_msg("%s: operation %d refused: %s", dev, what, a.message);
+	} else {
+		assert_non_null(a.message);
+		g_autofree char *prefix = g_strconcat(want, ": ", NULL);
+		if (!g_str_has_prefix(a.message, prefix))
+			fail_msg("%s: wanted \"%s…\", got \"%s\"", dev, prefix, a.message);
+		assert_int_equal(a.state, HAL_STATE_FAULT);
+		assert_string_equal(a.reason, want);
+		HalInfo *i = hal_manager_get(f->m, dev);
+		assert_string_equal(i->last_error, a.message);
+		hal_info_free(i);
+	}
+	answer_clear(&a);
+}
+
+/* A card side: a colour gradient, with a black bar of "text". */
+static HalCardSide *
+side_new(void)
+{
+	HalCardSide *side = g_new0(HalCardSide, 1);
+	uint8_t *rgb = g_malloc((gsize)HAL_CARD_W * HAL_CARD_H * 3);
+	uint8_t *black = g_malloc0((gsize)HAL_CARD_W * HAL_CARD_H);
+	for (int y = 0; y < HAL_CARD_H; y++) {
+		for (int x = 0; x < HAL_CARD_W; x++) {
+			uint8_t *p = rgb + ((size_t)y * HAL_CARD_W + x) * 3;
+			p[0] = (uint8_t)(x & 0xff);
+			p[1] = (uint8_t)(y & 0xff);
+			p[2] = 200;
+			black[(size_t)y * HAL_CARD_W + x] = y >= 100 && y < 120 && x >= 50 && x < 500;
+		}
+	}
+	side->rgb = rgb;
+	side->black = black;
+	return side;
+}
+
+static void
+side_free(HalCardSide *side)
+{
+	g_free((uint8_t *)side->rgb);
+	g_free((uint8_t *)side->black);
+	g_free(side);
+}
+
+/* Files in DIR (0 when it does not exist). */
+static guint
+files_in(const char *dir)
+{
+	guint n = 0;
+	GDir *d = g_dir_open(dir, 0, NULL);
+	if (!d)
+		return 0;
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+static void
+inject(Fixture *f, const char *dev, const char *kind, int count)
+{
+	int done = 0;
+	hal_manager_inject_fault(f->m, dev, kind, count, fault_done, &done);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	assert_int_equal(done, 1);
+}
+
+/* Feed, print, eject: the counters move, the ribbon goes down by one print,
+ * and the card lands in output_dir as a PNG of what was printed; a rejected
+ * card does not.  After a restart the numbering goes on past the files. */
+static void
+test_printer_prints_a_card(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	assert_null(i->reasons[0]);
+	assert_int_equal(i->card_inside, 0);
+	assert_int_equal(i->counter_total, 0);
+	assert_int_equal(i->counter_since_clean, 0);
+	assert_int_equal(i->cards_finished, 0);
+	assert_int_equal(i->clean_threshold, 50);
+	assert_int_equal(i->supply_remaining, 30);
+	hal_info_free(i);
+
+	HalCardSide *side = side_new();
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->counter_total, 1);
+	assert_int_equal(i->counter_since_clean, 1);
+	assert_int_equal(i->supply_remaining, 30);
+	hal_info_free(i);
+	expect(f, "pr", PRINT, side, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->supply_remaining, 29);
+	assert_int_equal(i->cards_finished, 0);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	assert_int_equal(i->card_inside, 0);
+	assert_int_equal(i->counter_total, 1);
+	assert_int_equal(i->cards_finished, 1);
+	hal_info_free(i);
+
+	/* The card as printed: the colours, with the text black over them. */
+	g_autofree char *printed = g_build_filename(f->dir, "printed", NULL);
+	g_autofree char *png = g_build_filename(printed, "PR-T-000001.png", NULL);
+	assert_int_equal(files_in(printed), 1); /* no temporary file left behind */
+	GStatBuf st;
+	assert_int_equal(g_stat(png, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	g_autofree char *data = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(png, &data, &len, NULL));
+	ImageLimits lim = { 3, 1, 2000, 1, 2000, 8 << 20 };
+	Image img = { 0 };
+	GError *error = NULL;
+	if (image_png_decode(data, len, &lim, &img, &error) < 0)
+		fail_msg("%s: %s", png, error->message);
+	assert_int_equal(img.width, HAL_CARD_W);
+	assert_int_equal(img.height, HAL_CARD_H);
+	assert_int_equal(img.ppi, 300);
+	const uint8_t *text = img.pixels + ((size_t)110 * HAL_CARD_W + 60) * 3;
+	assert_true(text[0] == 0 && text[1] == 0 && text[2] == 0);
+	const size_t at = ((size_t)300 * HAL_CARD_W + 700) * 3;
+	assert_memory_equal(img.pixels + at, side->rgb + at, 3);
+	assert_memory_equal(img.pixels + 3 * 7, side->rgb + 3 * 7, 3);
+	image_clear(&img);
+
+	/* A second card, printed and rejected: the ribbon is used, no file is written. */
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", PRINT, side, NULL);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->card_inside, 0);
+	assert_int_equal(i->counter_total, 2);
+	assert_int_equal(i->cards_finished, 1);
+	assert_int_equal(i->supply_remaining, 28);
+	hal_info_free(i);
+	assert_int_equal(files_in(printed), 1);
+	/* A blank ejected unprinted comes out white, and numbered by its pick. */
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+	g_autofree char *third = g_build_filename(printed, "PR-T-000003.png", NULL);
+	assert_true(g_file_test(third, G_FILE_TEST_IS_REGULAR));
+	assert_int_equal(files_in(printed), 2);
+	side_free(side);
+
+	/* A restart forgets the counters but not the files: numbering goes on. */
+	hal_manager_free(f->m);
+	f->m = hal_manager_new(f->cfg, on_state, f, &error);
+	assert_non_null(f->m);
+	wait_printers_up(f);
+	i = fresh(f, "pr");
+	assert_int_equal(i->counter_total, 3);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+	g_autofree char *fourth = g_build_filename(printed, "PR-T-000004.png", NULL);
+	assert_true(g_file_test(fourth, G_FILE_TEST_IS_REGULAR));
+}
+
+/* What needs a card refuses without one (media-needed), a reject has
+ * nothing to do, and a feed will not pick a second card. */
+static void
+test_printer_card_presence(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	HalCardSide *side = side_new();
+	expect(f, "pr", HAL_CARD_EJECT, NULL, "media-needed");
+	expect(f, "pr", PRINT, side, "media-needed");
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY); /* the refusals were momentary */
+	assert_int_equal(i->counter_total, 0);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", HAL_CARD_FEED, NULL, "media-needed");
+	expect(f, "pr", CLEAN, NULL, "media-needed");
+	i = fresh(f, "pr");
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->counter_total, 1); /* the refused feed picked nothing */
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	side_free(side);
+}
+
+/* A jam leaves the card stuck inside, refusing all but a REJECT; a jam that
+ * stands until cleared keeps even that from getting it out. */
+static void
+test_printer_jam(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	HalCardSide *side = side_new();
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	inject(f, "pr", "jam", 1);
+	expect(f, "pr", PRINT, side, "media-jam");
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "media-jam");
+	assert_int_equal(i->card_inside, 1);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, "media-jam");
+	expect(f, "pr", PRINT, side, "media-jam");
+	expect(f, "pr", HAL_CARD_FEED, NULL, "media-jam");
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	assert_int_equal(i->card_inside, 0);
+	assert_int_equal(i->cards_finished, 0);
+	hal_info_free(i);
+
+	/* Until cleared: the pick itself jams (the card is taken), and stays. */
+	inject(f, "pr", "jam", 0);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "media-jam");
+	assert_int_equal(i->card_inside, 0);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, "media-jam");
+	expect(f, "pr", HAL_CARD_REJECT, NULL, "media-jam");
+	inject(f, "pr", "clear", 0);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT); /* the card is still stuck */
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->counter_total, 2);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	assert_int_equal(i->card_inside, 0);
+	hal_info_free(i);
+	g_autofree char *printed = g_build_filename(f->dir, "printed", NULL);
+	assert_int_equal(files_in(printed), 0);
+	side_free(side);
+}
+
+/* The ribbon: one print per card; ribbon-out refuses prints and leaves the
+ * card inside, printable once the ribbon is back; a ribbon used up does the
+ * same for good, and a low one warns first. */
+static void
+test_printer_ribbon(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	HalCardSide *side = side_new();
+	for (int n = 1; n <= 11; n++) {
+		expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+		expect(f, "pr", PRINT, side, NULL);
+		expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+		HalInfo *i = fresh(f, "pr");
+		assert_int_equal(i->supply_remaining, 30 - n);
+		assert_int_equal(i->cards_finished, n);
+		/* Fewer than 20 prints left: a warning. */
+		assert_int_equal(i->state, 30 - n < 20 ? HAL_STATE_DEGRADED : HAL_STATE_READY);
+		if (30 - n < 20)
+			assert_string_equal(i->reasons[0], "marker-supply-low");
+		hal_info_free(i);
+	}
+
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	inject(f, "pr", "ribbon-out", 0);
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "marker-supply-empty");
+	assert_int_equal(i->supply_remaining, 0);
+	hal_info_free(i);
+	expect(f, "pr", PRINT, side, "marker-supply-empty");
+	expect(f, "pr", PRINT, side, "marker-supply-empty");
+	inject(f, "pr", "clear", 0);
+	i = fresh(f, "pr");
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->supply_remaining, 19); /* refused prints use none */
+	hal_info_free(i);
+	expect(f, "pr", PRINT, side, NULL);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+
+	/* "small" has one print on its ribbon. */
+	expect(f, "small", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "small", PRINT, side, NULL);
+	expect(f, "small", PRINT, side, "marker-supply-empty");
+	i = fresh(f, "small");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "marker-supply-empty");
+	assert_int_equal(i->supply_remaining, 0);
+	assert_int_equal(i->card_inside, 1);
+	hal_info_free(i);
+	expect(f, "small", HAL_CARD_EJECT, NULL, NULL); /* what was printed still leaves */
+	side_free(side);
+}
+
+/* The input hopper: picks take blanks until none are left (media-empty),
+ * and hopper-empty refuses a feed while blanks remain. */
+static void
+test_printer_hopper(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	inject(f, "pr", "hopper-empty", 1);
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "media-empty");
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, "media-empty");
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY); /* the one refusal used the fault up */
+	assert_int_equal(i->card_inside, 0);
+	assert_int_equal(i->counter_total, 0);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+
+	/* "small" holds 3 blanks (a warning, media-low) and may go 2 cards
+	 * between cleanings. */
+	i = fresh(f, "small");
+	assert_int_equal(i->state, HAL_STATE_DEGRADED);
+	hal_info_free(i);
+	for (int n = 0; n < 3; n++) {
+		if (n == 2)
+			expect(f, "small", CLEAN, NULL, NULL);
+		expect(f, "small", HAL_CARD_FEED, NULL, NULL);
+		expect(f, "small", HAL_CARD_EJECT, NULL, NULL);
+	}
+	i = fresh(f, "small");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "media-empty");
+	assert_int_equal(i->counter_total, 3);
+	assert_int_equal(i->cards_finished, 3);
+	hal_info_free(i);
+	expect(f, "small", HAL_CARD_FEED, NULL, "media-empty");
+}
+
+/* Cleaning: past clean_threshold cards a feed is refused and the status
+ * says so; the cycle resets the count.  The injected fault acts the same. */
+static void
+test_printer_cleaning(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	for (int n = 1; n <= 2; n++) {
+		expect(f, "small", HAL_CARD_FEED, NULL, NULL);
+		expect(f, "small", HAL_CARD_REJECT, NULL, n == 2 ? "output-area-full" : NULL);
+		if (n == 2) /* the reject box holds 1: the second card stays in */
+			expect(f, "small", HAL_CARD_EJECT, NULL, NULL);
+	}
+	HalInfo *i = fresh(f, "small");
+	assert_int_equal(i->counter_since_clean, 2);
+	assert_int_equal(i->clean_threshold, 2);
+	assert_int_equal(i->state, HAL_STATE_DEGRADED);
+	gboolean said = FALSE, full = FALSE;
+	for (int r = 0; i->reasons[r]; r++) {
+		said = said || strcmp(i->reasons[r], "cleaning-required") == 0;
+		full = full || strcmp(i->reasons[r], "output-area-full") == 0;
+	}
+	assert_true(said);
+	assert_true(full);
+	hal_info_free(i);
+	expect(f, "small", HAL_CARD_FEED, NULL, "cleaning-required");
+	expect(f, "small", CLEAN, NULL, NULL);
+	i = fresh(f, "small");
+	assert_int_equal(i->counter_since_clean, 0);
+	assert_int_equal(i->counter_total, 2);
+	hal_info_free(i);
+	expect(f, "small", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "small", HAL_CARD_EJECT, NULL, NULL);
+
+	inject(f, "pr", "cleaning-required", 0);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_DEGRADED);
+	assert_string_equal(i->reasons[0], "cleaning-required");
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, "cleaning-required");
+	expect(f, "pr", CLEAN, NULL, NULL);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	hal_info_free(i);
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "pr", HAL_CARD_REJECT, NULL, NULL);
+}
+
+/* An open cover stops every motion and the cleaning cycle; the card stays. */
+static void
+test_printer_cover_open(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	HalCardSide *side = side_new();
+	expect(f, "pr", HAL_CARD_FEED, NULL, NULL);
+	inject(f, "pr", "cover-open", 0);
+	HalInfo *i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_FAULT);
+	assert_string_equal(i->reasons[0], "cover-open");
+	hal_info_free(i);
+	expect(f, "pr", PRINT, side, "cover-open");
+	expect(f, "pr", HAL_CARD_EJECT, NULL, "cover-open");
+	expect(f, "pr", HAL_CARD_REJECT, NULL, "cover-open");
+	expect(f, "pr", CLEAN, NULL, "cover-open");
+	inject(f, "pr", "clear", 0);
+	i = fresh(f, "pr");
+	assert_int_equal(i->state, HAL_STATE_READY);
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->supply_remaining, 30);
+	hal_info_free(i);
+	expect(f, "pr", PRINT, side, NULL);
+	expect(f, "pr", HAL_CARD_EJECT, NULL, NULL);
+	side_free(side);
+}
+
+/* A card that cannot be written out is not ejected: it stays inside and can
+ * be rejected. */
+static void
+test_printer_output_unwritable(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	expect(f, "nowhere", HAL_CARD_FEED, NULL, NULL);
+	expect(f, "nowhere", HAL_CARD_EJECT, NULL, "output-area-full");
+	HalInfo *i = fresh(f, "nowhere");
+	assert_int_equal(i->card_inside, 1);
+	assert_int_equal(i->cards_finished, 0);
+	hal_info_free(i);
+	expect(f, "nowhere", HAL_CARD_REJECT, NULL, NULL);
+}
+
+/* A motion takes the configured delay, and the printer shows busy meanwhile. */
+static void
+test_printer_delay(void **state)
+{
+	Fixture *f = *state;
+	wait_printers_up(f);
+	Answer a = { .f = f, .dev = "slow" };
+	gint64 start = g_get_monotonic_time();
+	hal_manager_card_move(f->m, "slow", HAL_CARD_FEED, answer_done, &a);
+	assert_int_equal(state_of_dev(f, "slow"), HAL_STATE_BUSY);
+	answer_wait(&a);
+	assert_null(a.message);
+	assert_true(g_get_monotonic_time() - start >= 300 * 1000);
+	answer_clear(&a);
+}
+
 int
 main(void)
 {
@@ -358,6 +935,23 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_busy_returns_to_degraded, setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_status_read_is_not_busy, setup_slow, teardown),
 		cmocka_unit_test_setup_teardown(test_encode, setup_encoder, teardown),
+		cmocka_unit_test_setup_teardown(test_printer_prints_a_card, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_card_presence, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_jam, setup_printers, teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_ribbon, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_hopper, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_cleaning, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_cover_open, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_output_unwritable, setup_printers,
+						teardown_printers),
+		cmocka_unit_test_setup_teardown(test_printer_delay, setup_printers,
+						teardown_printers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

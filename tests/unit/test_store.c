@@ -62,7 +62,7 @@ test_open_fresh(void **state)
 	assert_non_null(f->st);
 	assert_null(error);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 4);
+	assert_int_equal(STORE_SCHEMA_VERSION, 5);
 
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_non_null(ok);
@@ -103,6 +103,121 @@ test_reopen_keeps_data(void **state)
 	assert_int_equal(store_user_get(f->st, "alice", &u, &error), 1);
 	assert_string_equal(u.role, "admin");
 	store_user_clear(&u);
+}
+
+/* Schema 4's records survive the rebuild that adds the printing states, with
+ * foreign keys on again afterwards. */
+static void
+test_migrate_4_to_5(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	Store *old = store_open_version(f->path, 4, &error);
+	assert_non_null(old);
+	store_close(old);
+	tu_sql_exec(f->path,
+		    "INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
+		    "reenroll, wrapped_key, created_at, updated_at) VALUES (3, 'committed', "
+		    "'6172010101900001', 'A', 'op', '{}', '[]', 0, x'00', 1, 1);"
+		    "INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
+		    "needs_approval, operator, created_at, updated_at, wrapped_key) VALUES (3, "
+		    "'print_ready', '6172010101900001', 'A', '61.72.01.1001', '{}', '[]', '[]', 'op', "
+		    "1, 1, x'00')");
+	g_autofree char *bad = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name = "
+						 "'print_cards'");
+	assert_string_equal(bad, "0");
+
+	f->st = tu_store_open(f->path);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
+	StoreRecord r = { 0 };
+	assert_int_equal(store_record_get(f->st, 3, &r, &error), 1);
+	assert_string_equal(r.state, "print_ready");
+	assert_string_equal(r.nik, "6172010101900001");
+	store_record_clear(&r);
+	assert_int_equal(store_record_set_state(f->st, 3, "printed", NULL, NULL, 2, &error), 0);
+	/* A card of a record that does not exist breaks the foreign key. */
+	assert_int_equal(store_print_card_add(f->st, 1, 99, 5, &error), -1);
+	g_clear_error(&error);
+	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_string_equal(ok, "ok");
+}
+
+/* Batches, claims, phases, cancelling and settling. */
+static void
+test_print_journal(void **state)
+{
+	Fixture *f = *state;
+	GError *e = NULL;
+	Store *st = f->st;
+	for (int id = 1; id <= 3; id++) {
+		g_autofree char *sql = g_strdup_printf(
+			"INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
+			"reenroll, wrapped_key, created_at, updated_at) VALUES (%d, 'committed', "
+			"'617201010190000%d', 'A', 'op', '{}', '[]', 0, x'00', 1, 1);"
+			"INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
+			"needs_approval, operator, created_at, updated_at, wrapped_key) VALUES (%d, "
+			"'%s', '617201010190000%d', 'A', '61.72.01.1001', '{}', '[]', '[]', 'op', 1, 1, "
+			"x'00')",
+			id, id, id, id == 2 ? "captured" : "print_ready", id);
+		tu_sql_exec(f->path, sql);
+	}
+	gint64 ids[] = { 3, 2, 1 };
+	guint n = 0;
+	gint64 batch = store_print_batch_add(st, "", "op", ids, 3, 10, &n, &e);
+	assert_true(batch > 0);
+	assert_int_equal(n, 2); /* record 2 is not print_ready */
+	StoreRecord r = { 0 };
+	assert_int_equal(store_record_get(st, 3, &r, &e), 1);
+	assert_string_equal(r.state, "printing");
+	store_record_clear(&r);
+
+	StorePrintCard *c = NULL;
+	assert_int_equal(store_print_claim(st, "p1", &c, &e), 1);
+	assert_int_equal(c->record, 3); /* the batch's order */
+	assert_string_equal(c->printer, "p1");
+	gint64 first = c->id;
+	store_print_card_free(c);
+	assert_int_equal(store_print_claim(st, "p2", &c, &e), 1);
+	assert_int_equal(c->record, 1);
+	gint64 second = c->id;
+	store_print_card_free(c);
+	assert_int_equal(store_print_claim(st, "p1", &c, &e), 0); /* none left unclaimed */
+
+	assert_int_equal(store_print_card_phase(st, first, "picked", NULL, TRUE, 11, &e), 0);
+	g_autoptr(GPtrArray) open = store_print_cards_open(st, &e);
+	assert_int_equal(open->len, 1);
+	assert_int_equal(((StorePrintCard *)open->pdata[0])->started_at, 11);
+	assert_int_equal(store_print_card_phase(st, first, "spoiled", "jam", FALSE, 12, &e), 0);
+	assert_int_equal(store_print_spoils(st, batch, 3, &e), 1);
+	assert_int_equal(store_print_card_add(st, batch, 3, 12, &e), 0); /* a retry */
+
+	/* Cancelling drops the cards not begun, claimed or not, and frees their records. */
+	assert_int_equal(store_print_batch_cancel(st, batch, 13, &e), 2);
+	assert_int_equal(store_record_get(st, 1, &r, &e), 1);
+	assert_string_equal(r.state, "print_ready");
+	store_record_clear(&r);
+	StorePrintBatch *b = NULL;
+	assert_int_equal(store_print_batch_get(st, batch, &b, &e), 1);
+	assert_string_equal(b->state, "cancelled");
+	assert_int_equal(b->cards, 3);
+	assert_int_equal(b->spoiled, 1);
+	assert_int_equal(b->cancelled, 2);
+	store_print_batch_free(b);
+	(void)second;
+
+	/* A batch with nothing left to print is settled done. */
+	gint64 again[] = { 1 };
+	gint64 b2 = store_print_batch_add(st, "p2", "op", again, 1, 20, &n, &e);
+	assert_int_equal(store_print_claim(st, "p1", &c, &e), 0); /* p2's batch only */
+	assert_int_equal(store_print_claim(st, "p2", &c, &e), 1);
+	assert_int_equal(store_print_batches_settle(st, 21, &e), 0);
+	assert_int_equal(store_print_card_phase(st, c->id, "done", NULL, FALSE, 22, &e), 0);
+	store_print_card_free(c);
+	assert_int_equal(store_print_batches_settle(st, 23, &e), 1);
+	assert_int_equal(store_print_batch_get(st, b2, &b, &e), 1);
+	assert_string_equal(b->state, "done");
+	assert_int_equal(b->finished_at, 23);
+	store_print_batch_free(b);
 }
 
 static void
@@ -597,6 +712,7 @@ main(void)
 		T(test_open_fresh),
 		T(test_reopen_keeps_data),
 		T(test_migrate_from_v1),
+		T(test_migrate_4_to_5),
 		T(test_refuses_newer_schema),
 		T(test_refuses_non_database),
 		T(test_open_missing_directory),
@@ -608,6 +724,7 @@ main(void)
 		T_OPEN(test_sessions),
 		T_OPEN(test_session_delete_user),
 		T_OPEN(test_audit_rows),
+		T_OPEN(test_print_journal),
 #undef T_OPEN
 #undef T
 	};

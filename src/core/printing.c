@@ -1,0 +1,1196 @@
+/* SPDX-License-Identifier: MIT */
+/* Batch printing: lanes, the card journal and recovery (see printing.h). */
+#include "core/printing.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timefmt.h"
+
+G_DEFINE_QUARK(ektp-print-error-quark, print_error)
+
+G_STATIC_ASSERT(CARD_WIDTH == HAL_CARD_W && CARD_HEIGHT == HAL_CARD_H);
+
+/* How often idle lanes look for work and stopped printers for recovery. */
+#define PUMP_INTERVAL_MS 250
+/* How often a printer in fault with a card inside is asked to reject it. */
+#define REJECT_RETRY_US (2 * G_USEC_PER_SEC)
+
+static const AuditActor daemon_actor = { "ektpd", "" };
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StorePrintBatch, store_print_batch_free)
+
+typedef struct Lane Lane;
+
+/* One card on its way through a lane: claimed, built, then printed. */
+typedef struct {
+	Lane *lane;
+	StorePrintCard *row;
+	CardsSource *src;      /* until built */
+	CardsPrintable card;
+	gboolean built;
+	GError *build_error;   /* the record cannot make a card */
+	GError *pick_error;    /* the printer did not pick: checking whether a card went in */
+	HalChipFile files[CHIPDATA_N_FILES];
+	HalChip chip;
+} Job;
+
+struct Lane {
+	PrintEngine *pe;
+	char *printer, *encoder;
+	gboolean busy;      /* a step of the current card, a reject or a recovery runs */
+	gboolean recover;   /* cards this printer began are not settled yet */
+	gboolean dirty;     /* after an error: reject a card left inside before the next */
+	char *waiting;      /* why no card starts now ("printer1: media-jam …"), or NULL */
+	char *last_error;   /* the last card error with its action, or NULL */
+	Job *cur;           /* the card in the printer */
+	Job *next;          /* the card being built or built, waiting for the printer */
+	gint64 done;        /* cards finished since start */
+	gint64 spoiled;     /* cards spoiled since start */
+	gint64 reject_tried; /* monotonic µs of the last reject of a card left inside */
+};
+
+struct PrintEngine {
+	CardsDeps deps;
+	GPtrArray *lanes; /* Lane* */
+	guint pump_src;
+	gboolean stopping;
+	int building; /* worker threads still building a card */
+};
+
+static void pump(Lane *lane);
+
+static gint64
+now_s(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+static Store *
+store_of(const PrintEngine *pe)
+{
+	return pe->deps.enroll.store;
+}
+
+static HalManager *
+hal_of(const PrintEngine *pe)
+{
+	return pe->deps.enroll.hal;
+}
+
+static void
+job_free(Job *job)
+{
+	if (!job)
+		return;
+	store_print_card_free(job->row);
+	cards_source_free(job->src);
+	cards_printable_clear(&job->card);
+	g_clear_error(&job->build_error);
+	g_clear_error(&job->pick_error);
+	g_free(job);
+}
+
+static void
+set_text(char **slot, char *text)
+{
+	g_free(*slot);
+	*slot = text;
+}
+
+/* Runs one store transaction: FN's changes and nothing else, or none. */
+typedef int (*TxnFunc)(Store *st, void *data, GError **error);
+
+static int
+in_txn(Store *st, TxnFunc fn, void *data, const char *what)
+{
+	GError *e = NULL;
+	if (store_begin(st, &e) < 0 || fn(st, data, &e) < 0 || store_commit(st, &e) < 0) {
+		store_rollback(st);
+		g_warning("printing: %s: %s", what, e ? e->message : "failed");
+		g_clear_error(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the journal ---- */
+
+typedef struct {
+	Job *job;
+	const char *phase;
+	const char *cause;
+	gboolean begin;
+	const char *record_state; /* NULL: leave the record */
+	const char *record_reason;
+	gboolean retry;           /* give the record another card in its batch */
+	const char *audit;        /* an audit action, or NULL */
+} PhaseChange;
+
+static int
+phase_txn(Store *st, void *data, GError **error)
+{
+	PhaseChange *c = data;
+	const StorePrintCard *row = c->job->row;
+	gint64 now = now_s();
+	if (store_print_card_phase(st, row->id, c->phase, c->cause, c->begin, now, error) < 0)
+		return -1;
+	if (c->retry && store_print_card_add(st, row->batch, row->record, now, error) < 0)
+		return -1;
+	if (c->record_state &&
+	    store_record_set_state(st, row->record, c->record_state, c->record_reason, NULL, now,
+				   error) < 0)
+		return -1;
+	if (c->audit) {
+		g_autofree char *target = g_strdup_printf("%" G_GINT64_FORMAT, row->record);
+		g_autofree char *card = g_strdup_printf("%" G_GINT64_FORMAT, row->id);
+		g_autofree char *detail = audit_detail("card", card, "printer", row->printer,
+						       "cause", c->cause ? c->cause : "", NULL);
+		if (audit_append(st, &daemon_actor, c->audit, target, "ok", detail, now, error) < 0)
+			return -1;
+	}
+	return store_print_batches_settle(st, now, error) < 0 ? -1 : 0;
+}
+
+/* Journals C; on failure the lane stops (nothing is started unjournaled). */
+static int
+journal(Lane *lane, PhaseChange *c)
+{
+	g_free(c->job->row->phase);
+	c->job->row->phase = g_strdup(c->phase);
+	if (in_txn(store_of(lane->pe), phase_txn, c, "journal") == 0)
+		return 0;
+	set_text(&lane->waiting, g_strdup_printf("%s: the card journal cannot be written; no "
+						 "card starts until it can",
+						 lane->printer));
+	return -1;
+}
+
+/* The card of JOB is spoiled by CAUSE: logged, its record given another card
+ * in the batch while retries last, else left spoiled for a supervisor. */
+static void
+journal_spoiled(Lane *lane, Job *job, const char *cause, gboolean after_crash)
+{
+	PrintEngine *pe = lane->pe;
+	const StorePrintCard *row = job->row;
+	GError *e = NULL;
+	gint64 spoils = store_print_spoils(store_of(pe), row->batch, row->record, &e);
+	g_clear_error(&e);
+	g_autoptr(StorePrintBatch) batch = NULL;
+	store_print_batch_get(store_of(pe), row->batch, &batch, NULL);
+	gboolean running = batch && strcmp(batch->state, "running") == 0;
+	PhaseChange c = { job, "spoiled", cause, FALSE, NULL, NULL, FALSE, "print.spoiled" };
+	if (after_crash) {
+		/* Printing stopped under the card: the record goes back to the queue. */
+		c.record_state = "print_ready";
+		c.record_reason = "its card was spoiled; printing again";
+	} else if (running && spoils >= 0 && spoils < pe->deps.enroll.cfg->print_retries) {
+		c.retry = TRUE;
+	} else {
+		c.record_state = "spoiled";
+		c.record_reason = cause;
+	}
+	lane->spoiled++;
+	journal(lane, &c);
+}
+
+/* ---- recovery ---- */
+
+typedef struct {
+	Lane *lane;
+	GPtrArray *cards; /* StorePrintCard*, this printer's begun cards */
+	int inside;       /* the printer's word: a card is in it */
+} Recovery;
+
+static void
+recovered(Lane *lane)
+{
+	lane->busy = FALSE;
+	pump(lane);
+}
+
+static void
+recovery_rejected(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (error) {
+		set_text(&lane->waiting, g_strdup_printf("%s: the card left inside cannot go to "
+							 "the reject box: %s",
+							 lane->printer, error->message));
+		lane->dirty = TRUE;
+	}
+	recovered(lane);
+}
+
+/* Settles each begun card from what the printer says, then rejects a card
+ * left inside. */
+static void
+recovery_settle(Recovery *r)
+{
+	Lane *lane = r->lane;
+	for (guint i = 0; i < r->cards->len; i++) {
+		Job job = { .lane = lane, .row = r->cards->pdata[i] };
+		const char *phase = job.row->phase;
+		if (r->inside == 0 && strcmp(phase, "ejected") == 0) {
+			/* It left through the eject: finished. */
+			PhaseChange c = { &job, "done", NULL, FALSE, "printed", "", FALSE, NULL };
+			journal(lane, &c);
+			lane->done++;
+		} else if (r->inside == 0 && strcmp(phase, "picked") == 0) {
+			/* Never taken from the hopper. */
+			PhaseChange c = { &job, "void", "interrupted before the printer took a card",
+					  FALSE, "print_ready", "", FALSE, NULL };
+			journal(lane, &c);
+		} else {
+			g_autofree char *cause = g_strdup_printf(
+				"interrupted in phase %s (%s)", phase,
+				r->inside ? "card left in the printer, sent to the reject box"
+					  : "card no longer in the printer");
+			journal_spoiled(lane, &job, cause, TRUE);
+		}
+		job.row = NULL;
+		r->cards->pdata[i] = NULL;
+	}
+	g_ptr_array_unref(r->cards);
+	gboolean inside = r->inside == 1;
+	g_free(r);
+	lane->recover = FALSE;
+	if (inside)
+		hal_manager_card_move(hal_of(lane->pe), lane->printer, HAL_CARD_REJECT,
+				      recovery_rejected, lane);
+	else
+		recovered(lane);
+}
+
+static void
+recovery_status(const HalInfo *info, GError *error, void *data)
+{
+	Recovery *r = data;
+	Lane *lane = r->lane;
+	if (lane->pe->stopping) {
+		g_ptr_array_unref(r->cards);
+		g_free(r);
+		return;
+	}
+	if (error || !info || info->state == HAL_STATE_ABSENT || info->card_inside < 0) {
+		/* Unknown until the printer answers: keep the cards as they are. */
+		set_text(&lane->waiting,
+			 g_strdup_printf("%s: %u card%s begun before must be settled with the printer, "
+					 "which does not answer%s%s",
+					 lane->printer, r->cards->len, r->cards->len == 1 ? "" : "s",
+					 error ? ": " : "", error ? error->message : ""));
+		g_ptr_array_unref(r->cards);
+		g_free(r);
+		recovered(lane);
+		return;
+	}
+	r->inside = info->card_inside;
+	recovery_settle(r);
+}
+
+/* Starts settling the cards LANE's printer began, if any (lane busy meanwhile). */
+static gboolean
+recovery_start(Lane *lane)
+{
+	GError *e = NULL;
+	g_autoptr(GPtrArray) open = store_print_cards_open(store_of(lane->pe), &e);
+	if (!open) {
+		g_warning("printing: %s: begun cards not read: %s", lane->printer, e->message);
+		g_error_free(e);
+		return FALSE;
+	}
+	Recovery *r = g_new0(Recovery, 1);
+	r->lane = lane;
+	r->cards = g_ptr_array_new_with_free_func((GDestroyNotify)store_print_card_free);
+	for (guint i = 0; i < open->len; i++) {
+		StorePrintCard *c = open->pdata[i];
+		if (strcmp(c->printer, lane->printer) == 0) {
+			g_ptr_array_add(r->cards, c);
+			open->pdata[i] = NULL;
+		}
+	}
+	g_ptr_array_set_free_func(open, (GDestroyNotify)store_print_card_free);
+	if (r->cards->len == 0 && !lane->dirty) {
+		g_ptr_array_unref(r->cards);
+		g_free(r);
+		lane->recover = FALSE;
+		return FALSE;
+	}
+	lane->dirty = FALSE;
+	lane->busy = TRUE;
+	hal_manager_refresh(hal_of(lane->pe), lane->printer, recovery_status, r);
+	return TRUE;
+}
+
+/* ---- one card's steps ---- */
+
+/* JOB's card was not begun after all: back to the queue, for any printer. */
+static void
+requeue(Lane *lane, Job *job)
+{
+	GError *e = NULL;
+	if (store_print_card_requeue(store_of(lane->pe), job->row->id, now_s(), &e) < 0) {
+		g_warning("printing: %s: card %" G_GINT64_FORMAT " not put back in the queue: %s",
+			  lane->printer, job->row->id, e->message);
+		g_error_free(e);
+	}
+}
+
+/* Ends the current card; the lane looks for the next one. */
+static void
+card_finished(Lane *lane)
+{
+	job_free(lane->cur);
+	lane->cur = NULL;
+	lane->busy = FALSE;
+	pump(lane);
+}
+
+static void
+after_reject(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (error) {
+		lane->dirty = TRUE;
+		set_text(&lane->waiting, g_strdup_printf("%s: the spoiled card cannot go to the "
+							 "reject box: %s",
+							 lane->printer, error->message));
+	}
+	card_finished(lane);
+}
+
+/* The CUPS action for a failed step: retry (another card), stop (the printer
+ * waits until its status is clear) or hold is decided by the caller. */
+static void
+card_failed(Lane *lane, const char *step, GError *error, gboolean stop)
+{
+	Job *job = lane->cur;
+	g_autofree char *cause = g_strdup_printf("%s: %s", step, error->message);
+	set_text(&lane->last_error, g_strdup_printf("%s (%s) card %" G_GINT64_FORMAT
+						    " of record %" G_GINT64_FORMAT ": %s",
+						    stop ? "stop" : "retry", lane->printer, job->row->id,
+						    job->row->record, cause));
+	g_message("printing: %s", lane->last_error);
+	if (g_error_matches(error, HAL_ERROR, HAL_ERROR_TIMEOUT) ||
+	    g_error_matches(error, HAL_ERROR, HAL_ERROR_ABSENT) ||
+	    g_error_matches(error, HAL_ERROR, HAL_ERROR_CANCELLED)) {
+		/* The outcome is unknown: the card stays begun and is settled with
+		 * the printer once it answers again. */
+		job_free(lane->cur);
+		lane->cur = NULL;
+		lane->recover = TRUE;
+		lane->busy = FALSE;
+		set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, error->message));
+		return;
+	}
+	journal_spoiled(lane, job, cause, FALSE);
+	if (stop)
+		set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, error->message));
+	hal_manager_card_move(hal_of(lane->pe), lane->printer, HAL_CARD_REJECT, after_reject, lane);
+}
+
+static void
+on_ejected(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (lane->pe->stopping)
+		return;
+	if (error) {
+		card_failed(lane, "eject", error, TRUE);
+		return;
+	}
+	PhaseChange c = { lane->cur, "done", NULL, FALSE, "printed", "", FALSE, NULL };
+	journal(lane, &c);
+	lane->done++;
+	card_finished(lane);
+}
+
+static void
+on_printed(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (lane->pe->stopping)
+		return;
+	if (error) {
+		card_failed(lane, "print", error, TRUE);
+		return;
+	}
+	PhaseChange c = { lane->cur, "ejected", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	if (journal(lane, &c) < 0) {
+		lane->dirty = TRUE;
+		card_finished(lane);
+		return;
+	}
+	hal_manager_card_move(hal_of(lane->pe), lane->printer, HAL_CARD_EJECT, on_ejected, lane);
+}
+
+/* The rectangle "[print] overlay_clear" names, or none. */
+static void
+overlay_clear(const EktpConfig *cfg, HalCardSide *side)
+{
+	int x = 0, y = 0, w = 0, h = 0;
+	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d", &x, &y, &w, &h) == 4 && w > 0 && h > 0) {
+		side->clear_x = x;
+		side->clear_y = y;
+		side->clear_w = w;
+		side->clear_h = h;
+	}
+}
+
+static void
+on_encoded(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (lane->pe->stopping)
+		return;
+	if (error) {
+		/* A chip that does not take its data: spoil the card, not the printer. */
+		card_failed(lane, "encode", error, FALSE);
+		return;
+	}
+	PhaseChange c = { lane->cur, "printed", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	if (journal(lane, &c) < 0) {
+		lane->dirty = TRUE;
+		card_finished(lane);
+		return;
+	}
+	HalCardSide side = { .rgb = lane->cur->card.face.pixels, .black = lane->cur->card.black };
+	overlay_clear(lane->pe->deps.enroll.cfg, &side);
+	hal_manager_card_print(hal_of(lane->pe), lane->printer, &side, on_printed, lane);
+}
+
+/* After a failed pick: was a card taken?  The printer's status says. */
+static void
+feed_checked(const HalInfo *info, GError *error, void *data)
+{
+	Lane *lane = data;
+	if (lane->pe->stopping)
+		return;
+	(void)error;
+	Job *job = lane->cur;
+	GError *feed = g_steal_pointer(&job->pick_error);
+	if (info && info->card_inside == 1) {
+		card_failed(lane, "pick", feed, TRUE);
+		g_error_free(feed);
+		return;
+	}
+	/* No card was taken: the card goes back to the queue for any printer. */
+	requeue(lane, job);
+	set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, feed->message));
+	set_text(&lane->last_error, g_strdup_printf("stop (%s) pick: %s", lane->printer,
+						    feed->message));
+	g_error_free(feed);
+	card_finished(lane);
+}
+
+static void
+on_fed(GError *error, void *data)
+{
+	Lane *lane = data;
+	if (lane->pe->stopping)
+		return;
+	if (error) {
+		if (g_error_matches(error, HAL_ERROR, HAL_ERROR_DEVICE)) {
+			lane->cur->pick_error = g_error_copy(error);
+			hal_manager_refresh(hal_of(lane->pe), lane->printer, feed_checked, lane);
+		} else {
+			card_failed(lane, "pick", error, TRUE);
+		}
+		return;
+	}
+	PhaseChange c = { lane->cur, "encoded", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	if (journal(lane, &c) < 0) {
+		lane->dirty = TRUE;
+		card_finished(lane);
+		return;
+	}
+	hal_manager_encode(hal_of(lane->pe), lane->encoder, &lane->cur->chip, on_encoded, lane);
+}
+
+/* Starts the built card CUR: picked is journaled, then the printer picks. */
+static void
+card_start(Lane *lane)
+{
+	Job *job = lane->cur;
+	PrintEngine *pe = lane->pe;
+	StorePrintCard *now = NULL;
+	GError *e = NULL;
+	/* Its batch may have been cancelled while it was built. */
+	if (store_print_card_get(store_of(pe), job->row->id, &now, &e) <= 0 ||
+	    strcmp(now->phase, "queued") != 0) {
+		g_clear_error(&e);
+		store_print_card_free(now);
+		job_free(lane->cur);
+		lane->cur = NULL;
+		return;
+	}
+	store_print_card_free(now);
+	if (job->build_error) {
+		/* Hold: the record cannot make a card; no blank is used. */
+		PhaseChange c = { job, "void", job->build_error->message, FALSE, "on_hold",
+				  job->build_error->message, FALSE, "print.hold" };
+		set_text(&lane->last_error, g_strdup_printf("hold record %" G_GINT64_FORMAT ": %s",
+							    job->row->record,
+							    job->build_error->message));
+		journal(lane, &c);
+		job_free(lane->cur);
+		lane->cur = NULL;
+		return;
+	}
+	PhaseChange c = { job, "picked", NULL, TRUE, NULL, NULL, FALSE, NULL };
+	if (journal(lane, &c) < 0) {
+		job_free(lane->cur);
+		lane->cur = NULL;
+		return;
+	}
+	lane->busy = TRUE;
+	hal_manager_card_move(hal_of(pe), lane->printer, HAL_CARD_FEED, on_fed, lane);
+}
+
+/* ---- building cards ahead ---- */
+
+static void
+build_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
+{
+	(void)source;
+	(void)cancel;
+	Job *job = data;
+	PrintEngine *pe = job->lane->pe;
+	if (cards_build(&pe->deps, job->src, &job->card, &job->build_error) == 0)
+		cards_hal_chip(&job->card.chip, job->files, &job->chip);
+	g_task_return_boolean(task, TRUE);
+}
+
+static void
+build_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	(void)source;
+	(void)res;
+	Job *job = data;
+	PrintEngine *pe = job->lane->pe;
+	pe->building--;
+	job->built = TRUE;
+	if (!pe->stopping)
+		pump(job->lane);
+}
+
+/* Claims the next queued card for LANE and builds it in a worker thread. */
+static void
+claim_next(Lane *lane)
+{
+	PrintEngine *pe = lane->pe;
+	StorePrintCard *row = NULL;
+	GError *e = NULL;
+	if (store_print_claim(store_of(pe), lane->printer, &row, &e) <= 0) {
+		if (e) {
+			g_warning("printing: %s: %s", lane->printer, e->message);
+			g_error_free(e);
+		}
+		return;
+	}
+	Job *job = g_new0(Job, 1);
+	job->lane = lane;
+	job->row = row;
+	job->src = cards_source_read(&pe->deps, row->record, &job->build_error);
+	lane->next = job;
+	if (!job->src) {
+		job->built = TRUE;
+		return;
+	}
+	pe->building++;
+	GTask *task = g_task_new(NULL, NULL, build_done, job);
+	g_task_set_task_data(task, job, NULL);
+	g_task_run_in_thread(task, build_thread);
+	g_object_unref(task);
+}
+
+/* Why LANE's printer or encoder cannot take a card now, or NULL. */
+static char *
+blocked(Lane *lane)
+{
+	HalManager *hal = hal_of(lane->pe);
+	if (!lane->encoder)
+		return g_strdup_printf("%s has no encoder: set \"encoder\" in [device %s] to the "
+				       "encoder at its contactless station",
+				       lane->printer, lane->printer);
+	const char *names[2] = { lane->printer, lane->encoder };
+	for (int i = 0; i < 2; i++) {
+		HalInfo *info = hal_manager_get(hal, names[i]);
+		char *why = NULL;
+		/* An encoder's fault is a chip's (that card is spoiled and retried);
+		 * only a missing encoder stops the printer. */
+		gboolean down = !info ? FALSE
+			      : i == 0 ? info->state != HAL_STATE_READY &&
+					     info->state != HAL_STATE_DEGRADED &&
+					     info->state != HAL_STATE_BUSY
+				       : info->state == HAL_STATE_ABSENT;
+		if (down) {
+			g_autofree char *reasons = info->reasons ? g_strjoinv(", ", info->reasons)
+								 : g_strdup("");
+			why = g_strdup_printf("%s is %s%s%s", names[i], hal_state_name(info->state),
+					      *reasons ? ": " : "", reasons);
+		}
+		hal_info_free(info);
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+/* Moves LANE on as far as it can go now. */
+static void
+pump(Lane *lane)
+{
+	PrintEngine *pe = lane->pe;
+	if (pe->stopping || lane->busy)
+		return;
+	char *why = blocked(lane);
+	if (why) {
+		set_text(&lane->waiting, why);
+		/* A card left inside keeps a printer in fault (a jam, after a crash):
+		 * try the reject box now and then; it works once the jam is cleared. */
+		HalInfo *info = hal_manager_get(hal_of(pe), lane->printer);
+		gboolean inside = info && info->card_inside == 1 && info->state != HAL_STATE_ABSENT;
+		hal_info_free(info);
+		gint64 now = g_get_monotonic_time();
+		if (inside && now - lane->reject_tried > REJECT_RETRY_US) {
+			lane->reject_tried = now;
+			lane->dirty = TRUE;
+			if (recovery_start(lane))
+				return;
+		}
+		/* A card built for this printer goes back for the others. */
+		if (lane->next && lane->next->built) {
+			requeue(lane, lane->next);
+			job_free(lane->next);
+			lane->next = NULL;
+		}
+		return;
+	}
+	if (lane->recover || lane->dirty) {
+		set_text(&lane->waiting, NULL);
+		if (recovery_start(lane))
+			return;
+	}
+	set_text(&lane->waiting, NULL);
+	while (!lane->cur && !lane->busy) {
+		if (!lane->next)
+			claim_next(lane);
+		if (!lane->next || !lane->next->built)
+			return;
+		lane->cur = lane->next;
+		lane->next = NULL;
+		card_start(lane);
+	}
+	/* While the printer works on this card, build the next. */
+	if (!lane->next)
+		claim_next(lane);
+}
+
+static gboolean
+on_pump(gpointer data)
+{
+	PrintEngine *pe = data;
+	for (guint i = 0; i < pe->lanes->len; i++)
+		pump(pe->lanes->pdata[i]);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- the engine ---- */
+
+static void
+lane_free(Lane *lane)
+{
+	job_free(lane->cur);
+	job_free(lane->next);
+	g_free(lane->printer);
+	g_free(lane->encoder);
+	g_free(lane->waiting);
+	g_free(lane->last_error);
+	g_free(lane);
+}
+
+static int
+check_settings(const EktpConfig *cfg, GError **error)
+{
+	const char *date = cfg->print_election_date;
+	int y, m, d;
+	char tail;
+	if (*date && (sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+		      !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y))) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
+			    "[print] election_date: '%s' is not a date YYYY-MM-DD", date);
+		return -1;
+	}
+	int x, yy, w, h;
+	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d%c", &x, &yy, &w, &h, &tail) != 4 || x < 0 ||
+	    yy < 0 || w < 0 || h < 0 || x + w > HAL_CARD_W || yy + h > HAL_CARD_H) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
+			    "[print] overlay_clear: '%s' is not x,y,width,height within the %dx%d "
+			    "card",
+			    cfg->print_overlay_clear, HAL_CARD_W, HAL_CARD_H);
+		return -1;
+	}
+	return 0;
+}
+
+/* The value of KEY in [device NAME], or NULL. */
+static const char *
+device_option(const EktpConfig *cfg, const char *name, const char *key)
+{
+	for (guint i = 0; cfg->devices && i < cfg->devices->len; i++) {
+		const CfgDevice *dev = cfg->devices->pdata[i];
+		if (strcmp(dev->name, name) == 0) {
+			const CfgOption *o = cfg_device_option(dev, key);
+			return o ? o->value : NULL;
+		}
+	}
+	return NULL;
+}
+
+PrintEngine *
+print_engine_new(const CardsDeps *deps, GError **error)
+{
+	const EktpConfig *cfg = deps->enroll.cfg;
+	if (check_settings(cfg, error) < 0)
+		return NULL;
+	PrintEngine *pe = g_new0(PrintEngine, 1);
+	pe->deps = *deps;
+	pe->lanes = g_ptr_array_new_with_free_func((GDestroyNotify)lane_free);
+	g_autoptr(GPtrArray) devices = hal_manager_list(hal_of(pe));
+	for (guint i = 0; i < devices->len; i++) {
+		const HalInfo *info = devices->pdata[i];
+		if (info->klass != HAL_CLASS_PRINTER)
+			continue;
+		const char *encoder = device_option(cfg, info->name, "encoder");
+		if (encoder && !*encoder)
+			encoder = NULL;
+		HalInfo *enc = encoder ? hal_manager_get(hal_of(pe), encoder) : NULL;
+		gboolean ok = !encoder || (enc && enc->klass == HAL_CLASS_ENCODER);
+		hal_info_free(enc);
+		if (!ok) {
+			g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
+				    "[device %s] encoder: '%s' is not an encoder device; name the "
+				    "encoder at this printer's contactless station",
+				    info->name, encoder);
+			print_engine_free(pe);
+			return NULL;
+		}
+		Lane *lane = g_new0(Lane, 1);
+		lane->pe = pe;
+		lane->printer = g_strdup(info->name);
+		lane->encoder = g_strdup(encoder);
+		lane->recover = TRUE;
+		g_ptr_array_add(pe->lanes, lane);
+	}
+	GError *e = NULL;
+	if (store_print_unclaim_all(store_of(pe), &e) < 0) {
+		g_propagate_error(error, e);
+		print_engine_free(pe);
+		return NULL;
+	}
+	pe->pump_src = g_timeout_add(PUMP_INTERVAL_MS, on_pump, pe);
+	return pe;
+}
+
+void
+print_engine_stop(PrintEngine *pe)
+{
+	if (!pe)
+		return;
+	pe->stopping = TRUE;
+	if (pe->pump_src)
+		g_source_remove(pe->pump_src);
+	pe->pump_src = 0;
+	/* Worker threads use the layout and the signer: let them end first. */
+	while (pe->building > 0)
+		g_main_context_iteration(NULL, TRUE);
+}
+
+void
+print_engine_free(PrintEngine *pe)
+{
+	if (!pe)
+		return;
+	print_engine_stop(pe);
+	g_ptr_array_unref(pe->lanes);
+	g_free(pe);
+}
+
+/* ---- batches ---- */
+
+static gboolean
+parse_date(const char *text, GDate *out)
+{
+	int y, m, d;
+	char tail;
+	if (!text || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y))
+		return FALSE;
+	g_date_clear(out, 1);
+	g_date_set_dmy(out, (GDateDay)d, (GDateMonth)m, (GDateYear)y);
+	return TRUE;
+}
+
+/* Whole years from BIRTH to ON. */
+static int
+age_on(const GDate *birth, const GDate *on)
+{
+	int years = g_date_get_year(on) - g_date_get_year(birth);
+	if (g_date_get_month(on) < g_date_get_month(birth) ||
+	    (g_date_get_month(on) == g_date_get_month(birth) &&
+	     g_date_get_day(on) < g_date_get_day(birth)))
+		years--;
+	return years;
+}
+
+gboolean
+print_first_time_voter(const char *birth_date, const char *election)
+{
+	GDate birth, day;
+	if (!parse_date(birth_date, &birth) || !parse_date(election, &day))
+		return FALSE;
+	int age = age_on(&birth, &day);
+	/* 17 by the election, under 17 at the previous one (five years before). */
+	return age >= 17 && age - 5 < 17;
+}
+
+typedef struct {
+	gint64 id;
+	gboolean voter;
+} Pick;
+
+static gint
+pick_order(gconstpointer a, gconstpointer b)
+{
+	const Pick *x = a, *y = b;
+	if (x->voter != y->voter)
+		return x->voter ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static Lane *
+find_lane(PrintEngine *pe, const char *printer)
+{
+	for (guint i = 0; i < pe->lanes->len; i++) {
+		Lane *lane = pe->lanes->pdata[i];
+		if (strcmp(lane->printer, printer) == 0)
+			return lane;
+	}
+	return NULL;
+}
+
+/* The birth date in a record's demographics. */
+static char *
+birth_date_of(const char *demographics)
+{
+	g_autoptr(JsonNode) node = json_from_string(demographics, NULL);
+	if (!node || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	return g_strdup(json_object_get_string_member_with_default(json_node_get_object(node),
+								   "birth_date", ""));
+}
+
+typedef struct {
+	const char *printer, *by;
+	GArray *ids;
+	guint n_cards;
+	gint64 batch;
+	const AuditActor *who;
+	guint voters;
+} BatchTxn;
+
+static int
+batch_txn(Store *st, void *data, GError **error)
+{
+	BatchTxn *t = data;
+	gint64 now = now_s();
+	t->batch = store_print_batch_add(st, t->printer, t->by, (const gint64 *)t->ids->data,
+					 t->ids->len, now, &t->n_cards, error);
+	if (t->batch < 0)
+		return -1;
+	g_autofree char *target = g_strdup_printf("%" G_GINT64_FORMAT, t->batch);
+	g_autofree char *cards = g_strdup_printf("%u", t->n_cards);
+	g_autofree char *voters = g_strdup_printf("%u", t->voters);
+	g_autofree char *detail = audit_detail("cards", cards, "first_time_voters", voters,
+					       "printer", *t->printer ? t->printer : "any", NULL);
+	return audit_append(st, t->who, "print.batch", target, "ok", detail, now, error);
+}
+
+gint64
+print_batch_start(PrintEngine *pe, const AuditActor *who, int max, const char *printer,
+		  guint *n_cards, GError **error)
+{
+	*n_cards = 0;
+	if (!printer)
+		printer = "";
+	if (pe->lanes->len == 0) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NO_PRINTER,
+			    "no printer is configured: add a [device NAME] with a printer driver");
+		return 0;
+	}
+	if (*printer && !find_lane(pe, printer)) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
+			    "printer: '%s' is not a configured printer", printer);
+		return 0;
+	}
+	Store *st = store_of(pe);
+	StoreRecordFilter f = { .state = "print_ready", .limit = -1 };
+	g_autoptr(GPtrArray) recs = store_record_list(st, &f, error);
+	if (!recs)
+		return 0;
+	if (recs->len == 0) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOTHING,
+			    "nothing to print: no record is print_ready");
+		return 0;
+	}
+	const char *election = pe->deps.enroll.cfg->print_election_date;
+	g_autoptr(GArray) picks = g_array_sized_new(FALSE, FALSE, sizeof(Pick), recs->len);
+	guint voters = 0;
+	for (guint i = 0; i < recs->len; i++) {
+		const StoreRecord *r = recs->pdata[i];
+		g_autofree char *birth = *election ? birth_date_of(r->demographics) : NULL;
+		Pick p = { r->id, birth && print_first_time_voter(birth, election) };
+		g_array_append_val(picks, p);
+	}
+	g_array_sort(picks, pick_order);
+	guint n = max > 0 ? MIN((guint)max, picks->len) : picks->len;
+	BatchTxn t = { printer, who->user, g_array_sized_new(FALSE, FALSE, sizeof(gint64), n), 0, 0,
+		       who, 0 };
+	for (guint i = 0; i < n; i++) {
+		const Pick *p = &g_array_index(picks, Pick, i);
+		g_array_append_val(t.ids, p->id);
+		voters += p->voter;
+	}
+	t.voters = voters;
+	int rc = 0;
+	if (store_begin(st, error) < 0 || batch_txn(st, &t, error) < 0 || store_commit(st, error) < 0) {
+		store_rollback(st);
+		rc = -1;
+	}
+	g_array_unref(t.ids);
+	if (rc < 0)
+		return 0;
+	*n_cards = t.n_cards;
+	on_pump(pe);
+	return t.batch;
+}
+
+typedef struct {
+	gint64 id;
+	const AuditActor *who;
+	int cancelled;
+} CancelTxn;
+
+static int
+cancel_txn(Store *st, void *data, GError **error)
+{
+	CancelTxn *t = data;
+	gint64 now = now_s();
+	t->cancelled = store_print_batch_cancel(st, t->id, now, error);
+	if (t->cancelled < 0)
+		return -1;
+	g_autofree char *target = g_strdup_printf("%" G_GINT64_FORMAT, t->id);
+	g_autofree char *n = g_strdup_printf("%d", t->cancelled);
+	g_autofree char *detail = audit_detail("cards_cancelled", n, NULL);
+	return audit_append(st, t->who, "print.cancel", target, "ok", detail, now, error);
+}
+
+int
+print_batch_cancel(PrintEngine *pe, const AuditActor *who, gint64 id, GError **error)
+{
+	Store *st = store_of(pe);
+	g_autoptr(StorePrintBatch) b = NULL;
+	int found = store_print_batch_get(st, id, &b, error);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no print batch %" G_GINT64_FORMAT,
+			    id);
+		return -1;
+	}
+	if (strcmp(b->state, "running") != 0) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_STATE,
+			    "print batch %" G_GINT64_FORMAT " is %s: only a running batch can be "
+			    "cancelled",
+			    id, b->state);
+		return -1;
+	}
+	CancelTxn t = { id, who, 0 };
+	if (store_begin(st, error) < 0 || cancel_txn(st, &t, error) < 0 || store_commit(st, error) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return t.cancelled;
+}
+
+int
+print_reprint(PrintEngine *pe, const AuditActor *who, gint64 record, const char *reason,
+	      GError **error)
+{
+	Store *st = store_of(pe);
+	StoreRecord r = { 0 };
+	int found = store_record_get(st, record, &r, error);
+	if (found < 0)
+		return -1;
+	if (found == 0) {
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no record %" G_GINT64_FORMAT,
+			    record);
+		return -1;
+	}
+	gboolean ok = strcmp(r.state, "printed") == 0 || strcmp(r.state, "spoiled") == 0;
+	if (!ok)
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_STATE,
+			    "record %" G_GINT64_FORMAT " is %s: only a printed or spoiled record "
+			    "can be printed again",
+			    record, r.state);
+	g_autofree char *before = g_strdup(r.state);
+	store_record_clear(&r);
+	if (!ok)
+		return -1;
+	gint64 now = now_s();
+	g_autofree char *target = g_strdup_printf("%" G_GINT64_FORMAT, record);
+	g_autofree char *detail = audit_detail("reason", reason, "was", before, NULL);
+	g_autofree char *why = g_strdup_printf("reprint: %s", reason);
+	if (store_begin(st, error) < 0 ||
+	    store_record_set_state(st, record, "print_ready", why, NULL, now, error) < 0 ||
+	    audit_append(st, who, "record.reprint", target, "ok", detail, now, error) < 0 ||
+	    store_commit(st, error) < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- views ---- */
+
+static void
+put_str(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void
+put_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+/* A time as the API writes times (ISO 8601, UTC), or null for 0. */
+static void
+put_time(JsonBuilder *b, const char *name, gint64 unix_s)
+{
+	char buf[TIMEFMT_LEN];
+	json_builder_set_member_name(b, name);
+	if (unix_s)
+		json_builder_add_string_value(b, timefmt_iso(unix_s, buf));
+	else
+		json_builder_add_null_value(b);
+}
+
+static void
+put_batch(JsonBuilder *b, const StorePrintBatch *x)
+{
+	json_builder_begin_object(b);
+	put_int(b, "id", x->id);
+	put_str(b, "state", x->state);
+	put_str(b, "printer", *x->printer ? x->printer : NULL);
+	put_str(b, "created_by", x->created_by);
+	put_time(b, "created_at", x->created_at);
+	put_time(b, "finished_at", x->finished_at);
+	put_int(b, "total", x->cards);
+	put_int(b, "queued", x->queued);
+	put_int(b, "in_printer", x->in_flight);
+	put_int(b, "printed", x->done);
+	put_int(b, "spoiled", x->spoiled);
+	put_int(b, "cancelled", x->cancelled);
+	json_builder_end_object(b);
+}
+
+static void
+put_card(JsonBuilder *b, const StorePrintCard *c)
+{
+	json_builder_begin_object(b);
+	put_int(b, "id", c->id);
+	put_int(b, "record", c->record);
+	put_int(b, "seq", c->seq);
+	put_str(b, "phase", c->phase);
+	put_str(b, "printer", *c->printer ? c->printer : NULL);
+	put_str(b, "cause", *c->cause ? c->cause : NULL);
+	put_time(b, "updated_at", c->updated_at);
+	json_builder_end_object(b);
+}
+
+JsonNode *
+print_jobs_json(PrintEngine *pe, int limit, GError **error)
+{
+	g_autoptr(GPtrArray) batches = store_print_batches(store_of(pe), FALSE, limit, error);
+	if (!batches)
+		return NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "printers");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < pe->lanes->len; i++) {
+		Lane *lane = pe->lanes->pdata[i];
+		HalInfo *info = hal_manager_get(hal_of(pe), lane->printer);
+		json_builder_begin_object(b);
+		put_str(b, "name", lane->printer);
+		put_str(b, "encoder", lane->encoder);
+		put_str(b, "device_state", info ? hal_state_name(info->state) : NULL);
+		const char *activity = lane->cur ? "printing" : lane->waiting ? "stopped" : "idle";
+		put_str(b, "activity", activity);
+		put_str(b, "reason", lane->waiting);
+		put_str(b, "last_error", lane->last_error);
+		json_builder_set_member_name(b, "card");
+		if (lane->cur) {
+			put_card(b, lane->cur->row);
+		} else {
+			json_builder_add_null_value(b);
+		}
+		put_int(b, "printed", lane->done);
+		put_int(b, "spoiled", lane->spoiled);
+		json_builder_end_object(b);
+		hal_info_free(info);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "batches");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < batches->len; i++)
+		put_batch(b, batches->pdata[i]);
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+JsonNode *
+print_batch_json(PrintEngine *pe, gint64 id, GError **error)
+{
+	g_autoptr(StorePrintBatch) x = NULL;
+	int found = store_print_batch_get(store_of(pe), id, &x, error);
+	if (found == 0)
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no print batch %" G_GINT64_FORMAT,
+			    id);
+	if (found <= 0)
+		return NULL;
+	g_autoptr(GPtrArray) cards = store_print_cards_of(store_of(pe), id, error);
+	if (!cards)
+		return NULL;
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	put_batch(b, x);
+	g_autoptr(JsonNode) node = json_builder_get_root(b);
+	JsonObject *o = json_node_get_object(node);
+	JsonArray *arr = json_array_new();
+	for (guint i = 0; i < cards->len; i++) {
+		g_autoptr(JsonBuilder) cb = json_builder_new();
+		put_card(cb, cards->pdata[i]);
+		json_array_add_element(arr, json_builder_get_root(cb));
+	}
+	json_object_set_array_member(o, "cards", arr);
+	return g_steal_pointer(&node);
+}
