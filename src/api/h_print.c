@@ -22,8 +22,9 @@ api_h_print_start(ApiRequest *req)
 	gint64 batch = print_batch_start(req->deps->print, &who, (int)max,
 					 api_body_string(req, "printer"), &n, &e);
 	if (!batch) {
-		api_reply_gerror(req, e, g_error_matches(e, PRINT_ERROR, PRINT_ERROR_NOT_FOUND)
-						 ? "printer" : NULL);
+		api_reply_gerror(req, e,
+				 g_error_matches(e, PRINT_ERROR, PRINT_ERROR_NOT_FOUND) ? "printer"
+											: NULL);
 		return;
 	}
 	g_autoptr(JsonNode) node = print_batch_json(req->deps->print, batch, &e);
@@ -61,7 +62,8 @@ void
 api_h_print_jobs(ApiRequest *req)
 {
 	g_autoptr(GError) e = NULL;
-	JsonNode *node = print_jobs_json(req->deps->print, (int)api_query_int(req, "limit", 10), &e);
+	JsonNode *node =
+		print_jobs_json(req->deps->print, (int)api_query_int(req, "limit", 10), &e);
 	reply_node(req, 200, node, e);
 }
 

@@ -26,11 +26,12 @@ typedef struct Lane Lane;
 typedef struct {
 	Lane *lane;
 	StorePrintCard *row;
-	CardsSource *src;      /* until built */
+	CardsSource *src; /* until built */
 	CardsPrintable card;
 	gboolean built;
-	GError *build_error;   /* the record cannot make a card */
-	GError *pick_error;    /* the printer did not pick: checking whether a card went in */
+	gint64 build_us;     /* how long building took */
+	GError *build_error; /* the record cannot make a card */
+	GError *pick_error;  /* the printer did not pick: checking whether a card went in */
 	HalChipFile files[CHIPDATA_N_FILES];
 	HalChip chip;
 } Job;
@@ -38,16 +39,20 @@ typedef struct {
 struct Lane {
 	PrintEngine *pe;
 	char *printer, *encoder;
-	gboolean busy;      /* a step of the current card, a reject or a recovery runs */
-	gboolean recover;   /* cards this printer began are not settled yet */
-	gboolean dirty;     /* after an error: reject a card left inside before the next */
-	char *waiting;      /* why no card starts now ("printer1: media-jam …"), or NULL */
-	char *last_error;   /* the last card error with its action, or NULL */
-	Job *cur;           /* the card in the printer */
-	Job *next;          /* the card being built or built, waiting for the printer */
-	gint64 done;        /* cards finished since start */
-	gint64 spoiled;     /* cards spoiled since start */
+	gboolean busy;       /* a step of the current card, a reject or a recovery runs */
+	gboolean recover;    /* cards this printer began are not settled yet */
+	gboolean dirty;      /* after an error: reject a card left inside before the next */
+	char *waiting;       /* why no card starts now ("printer1: media-jam …"), or NULL */
+	char *last_error;    /* the last card error with its action, or NULL */
+	Job *cur;            /* the card in the printer */
+	Job *next;           /* the card being built or built, waiting for the printer */
+	Job *finished;       /* a card out of the printer whose "done" is not written yet */
+	gint64 done;         /* cards finished since start */
+	gint64 spoiled;      /* cards spoiled since start */
 	gint64 reject_tried; /* monotonic µs of the last reject of a card left inside */
+	/* Where a card's time goes, summed since start: building it (a worker
+	 * thread, ahead of the printer) and encoding it at the station. */
+	gint64 builds, build_us, encodes, encode_us, encode_started;
 };
 
 struct PrintEngine {
@@ -116,7 +121,7 @@ in_txn(Store *st, TxnFunc fn, void *data, const char *what)
 
 /* ---- the journal ---- */
 
-typedef struct {
+typedef struct PhaseChange {
 	Job *job;
 	const char *phase;
 	const char *cause;
@@ -125,21 +130,23 @@ typedef struct {
 	const char *record_reason;
 	gboolean retry;           /* give the record another card in its batch */
 	const char *audit;        /* an audit action, or NULL */
+	struct PhaseChange *also; /* written first, in the same transaction */
 } PhaseChange;
 
 static int
 phase_txn(Store *st, void *data, GError **error)
 {
 	PhaseChange *c = data;
+	if (c->also && phase_txn(st, c->also, error) < 0)
+		return -1;
 	const StorePrintCard *row = c->job->row;
 	gint64 now = now_s();
 	if (store_print_card_phase(st, row->id, c->phase, c->cause, c->begin, now, error) < 0)
 		return -1;
 	if (c->retry && store_print_card_add(st, row->batch, row->record, now, error) < 0)
 		return -1;
-	if (c->record_state &&
-	    store_record_set_state(st, row->record, c->record_state, c->record_reason, NULL, now,
-				   error) < 0)
+	if (c->record_state && store_record_set_state(st, row->record, c->record_state,
+						      c->record_reason, NULL, now, error) < 0)
 		return -1;
 	if (c->audit) {
 		g_autofree char *target = g_strdup_printf("%" G_GINT64_FORMAT, row->record);
@@ -156,8 +163,10 @@ phase_txn(Store *st, void *data, GError **error)
 static int
 journal(Lane *lane, PhaseChange *c)
 {
-	g_free(c->job->row->phase);
-	c->job->row->phase = g_strdup(c->phase);
+	for (PhaseChange *x = c; x; x = x->also) {
+		g_free(x->job->row->phase);
+		x->job->row->phase = g_strdup(x->phase);
+	}
 	if (in_txn(store_of(lane->pe), phase_txn, c, "journal") == 0)
 		return 0;
 	set_text(&lane->waiting, g_strdup_printf("%s: the card journal cannot be written; no "
@@ -179,7 +188,7 @@ journal_spoiled(Lane *lane, Job *job, const char *cause, gboolean after_crash)
 	g_autoptr(StorePrintBatch) batch = NULL;
 	store_print_batch_get(store_of(pe), row->batch, &batch, NULL);
 	gboolean running = batch && strcmp(batch->state, "running") == 0;
-	PhaseChange c = { job, "spoiled", cause, FALSE, NULL, NULL, FALSE, "print.spoiled" };
+	PhaseChange c = { .job = job, .phase = "spoiled", .cause = cause, .audit = "print.spoiled" };
 	if (after_crash) {
 		/* Printing stopped under the card: the record goes back to the queue. */
 		c.record_state = "print_ready";
@@ -229,17 +238,24 @@ recovery_settle(Recovery *r)
 {
 	Lane *lane = r->lane;
 	for (guint i = 0; i < r->cards->len; i++) {
+		/* A view of the row for the journal; the array keeps it. */
 		Job job = { .lane = lane, .row = r->cards->pdata[i] };
 		const char *phase = job.row->phase;
 		if (r->inside == 0 && strcmp(phase, "ejected") == 0) {
 			/* It left through the eject: finished. */
-			PhaseChange c = { &job, "done", NULL, FALSE, "printed", "", FALSE, NULL };
+			PhaseChange c = { .job = &job,
+					  .phase = "done",
+					  .record_state = "printed",
+					  .record_reason = "" };
 			journal(lane, &c);
 			lane->done++;
 		} else if (r->inside == 0 && strcmp(phase, "picked") == 0) {
 			/* Never taken from the hopper. */
-			PhaseChange c = { &job, "void", "interrupted before the printer took a card",
-					  FALSE, "print_ready", "", FALSE, NULL };
+			PhaseChange c = { .job = &job,
+					  .phase = "void",
+					  .cause = "interrupted before the printer took a card",
+					  .record_state = "print_ready",
+					  .record_reason = "" };
 			journal(lane, &c);
 		} else {
 			g_autofree char *cause = g_strdup_printf(
@@ -248,8 +264,6 @@ recovery_settle(Recovery *r)
 					  : "card no longer in the printer");
 			journal_spoiled(lane, &job, cause, TRUE);
 		}
-		job.row = NULL;
-		r->cards->pdata[i] = NULL;
 	}
 	g_ptr_array_unref(r->cards);
 	gboolean inside = r->inside == 1;
@@ -275,10 +289,11 @@ recovery_status(const HalInfo *info, GError *error, void *data)
 	if (error || !info || info->state == HAL_STATE_ABSENT || info->card_inside < 0) {
 		/* Unknown until the printer answers: keep the cards as they are. */
 		set_text(&lane->waiting,
-			 g_strdup_printf("%s: %u card%s begun before must be settled with the printer, "
-					 "which does not answer%s%s",
-					 lane->printer, r->cards->len, r->cards->len == 1 ? "" : "s",
-					 error ? ": " : "", error ? error->message : ""));
+			 g_strdup_printf(
+				 "%s: %u card%s begun before must be settled with the printer, "
+				 "which does not answer%s%s",
+				 lane->printer, r->cards->len, r->cards->len == 1 ? "" : "s",
+				 error ? ": " : "", error ? error->message : ""));
 		g_ptr_array_unref(r->cards);
 		g_free(r);
 		recovered(lane);
@@ -368,8 +383,8 @@ card_failed(Lane *lane, const char *step, GError *error, gboolean stop)
 	g_autofree char *cause = g_strdup_printf("%s: %s", step, error->message);
 	set_text(&lane->last_error, g_strdup_printf("%s (%s) card %" G_GINT64_FORMAT
 						    " of record %" G_GINT64_FORMAT ": %s",
-						    stop ? "stop" : "retry", lane->printer, job->row->id,
-						    job->row->record, cause));
+						    stop ? "stop" : "retry", lane->printer,
+						    job->row->id, job->row->record, cause));
 	g_message("printing: %s", lane->last_error);
 	if (g_error_matches(error, HAL_ERROR, HAL_ERROR_TIMEOUT) ||
 	    g_error_matches(error, HAL_ERROR, HAL_ERROR_ABSENT) ||
@@ -399,10 +414,23 @@ on_ejected(GError *error, void *data)
 		card_failed(lane, "eject", error, TRUE);
 		return;
 	}
-	PhaseChange c = { lane->cur, "done", NULL, FALSE, "printed", "", FALSE, NULL };
-	journal(lane, &c);
+	/* The card is out: its "done" is written with the next card's "picked",
+	 * one transaction (one disk flush) between two cards. */
+	lane->finished = lane->cur;
+	lane->cur = NULL;
+	lane->busy = FALSE;
 	lane->done++;
-	card_finished(lane);
+	pump(lane);
+	if (lane->finished) {
+		/* No card started: written alone. */
+		PhaseChange c = { .job = lane->finished,
+				  .phase = "done",
+				  .record_state = "printed",
+				  .record_reason = "" };
+		journal(lane, &c);
+		job_free(lane->finished);
+		lane->finished = NULL;
+	}
 }
 
 static void
@@ -415,7 +443,7 @@ on_printed(GError *error, void *data)
 		card_failed(lane, "print", error, TRUE);
 		return;
 	}
-	PhaseChange c = { lane->cur, "ejected", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	PhaseChange c = { .job = lane->cur, .phase = "ejected" };
 	if (journal(lane, &c) < 0) {
 		lane->dirty = TRUE;
 		card_finished(lane);
@@ -429,7 +457,8 @@ static void
 overlay_clear(const EktpConfig *cfg, HalCardSide *side)
 {
 	int x = 0, y = 0, w = 0, h = 0;
-	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d", &x, &y, &w, &h) == 4 && w > 0 && h > 0) {
+	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d", &x, &y, &w, &h) == 4 && w > 0 &&
+	    h > 0) {
 		side->clear_x = x;
 		side->clear_y = y;
 		side->clear_w = w;
@@ -443,12 +472,14 @@ on_encoded(GError *error, void *data)
 	Lane *lane = data;
 	if (lane->pe->stopping)
 		return;
+	lane->encodes++;
+	lane->encode_us += g_get_monotonic_time() - lane->encode_started;
 	if (error) {
 		/* A chip that does not take its data: spoil the card, not the printer. */
 		card_failed(lane, "encode", error, FALSE);
 		return;
 	}
-	PhaseChange c = { lane->cur, "printed", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	PhaseChange c = { .job = lane->cur, .phase = "printed" };
 	if (journal(lane, &c) < 0) {
 		lane->dirty = TRUE;
 		card_finished(lane);
@@ -477,8 +508,8 @@ feed_checked(const HalInfo *info, GError *error, void *data)
 	/* No card was taken: the card goes back to the queue for any printer. */
 	requeue(lane, job);
 	set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, feed->message));
-	set_text(&lane->last_error, g_strdup_printf("stop (%s) pick: %s", lane->printer,
-						    feed->message));
+	set_text(&lane->last_error,
+		 g_strdup_printf("stop (%s) pick: %s", lane->printer, feed->message));
 	g_error_free(feed);
 	card_finished(lane);
 }
@@ -498,12 +529,13 @@ on_fed(GError *error, void *data)
 		}
 		return;
 	}
-	PhaseChange c = { lane->cur, "encoded", NULL, FALSE, NULL, NULL, FALSE, NULL };
+	PhaseChange c = { .job = lane->cur, .phase = "encoded" };
 	if (journal(lane, &c) < 0) {
 		lane->dirty = TRUE;
 		card_finished(lane);
 		return;
 	}
+	lane->encode_started = g_get_monotonic_time();
 	hal_manager_encode(hal_of(lane->pe), lane->encoder, &lane->cur->chip, on_encoded, lane);
 }
 
@@ -527,22 +559,34 @@ card_start(Lane *lane)
 	store_print_card_free(now);
 	if (job->build_error) {
 		/* Hold: the record cannot make a card; no blank is used. */
-		PhaseChange c = { job, "void", job->build_error->message, FALSE, "on_hold",
-				  job->build_error->message, FALSE, "print.hold" };
-		set_text(&lane->last_error, g_strdup_printf("hold record %" G_GINT64_FORMAT ": %s",
-							    job->row->record,
-							    job->build_error->message));
+		PhaseChange c = { .job = job,
+				  .phase = "void",
+				  .cause = job->build_error->message,
+				  .record_state = "on_hold",
+				  .record_reason = job->build_error->message,
+				  .audit = "print.hold" };
+		set_text(&lane->last_error,
+			 g_strdup_printf("hold record %" G_GINT64_FORMAT ": %s", job->row->record,
+					 job->build_error->message));
 		journal(lane, &c);
 		job_free(lane->cur);
 		lane->cur = NULL;
 		return;
 	}
-	PhaseChange c = { job, "picked", NULL, TRUE, NULL, NULL, FALSE, NULL };
+	PhaseChange c = { .job = job, .phase = "picked", .begin = TRUE };
+	PhaseChange finished = { .job = lane->finished,
+				 .phase = "done",
+				 .record_state = "printed",
+				 .record_reason = "" };
+	if (lane->finished)
+		c.also = &finished;
 	if (journal(lane, &c) < 0) {
 		job_free(lane->cur);
 		lane->cur = NULL;
 		return;
 	}
+	job_free(lane->finished);
+	lane->finished = NULL;
 	lane->busy = TRUE;
 	hal_manager_card_move(hal_of(pe), lane->printer, HAL_CARD_FEED, on_fed, lane);
 }
@@ -556,8 +600,10 @@ build_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 	(void)cancel;
 	Job *job = data;
 	PrintEngine *pe = job->lane->pe;
+	gint64 t0 = g_get_monotonic_time();
 	if (cards_build(&pe->deps, job->src, &job->card, &job->build_error) == 0)
 		cards_hal_chip(&job->card.chip, job->files, &job->chip);
+	job->build_us = g_get_monotonic_time() - t0;
 	g_task_return_boolean(task, TRUE);
 }
 
@@ -570,6 +616,8 @@ build_done(GObject *source, GAsyncResult *res, gpointer data)
 	PrintEngine *pe = job->lane->pe;
 	pe->building--;
 	job->built = TRUE;
+	job->lane->builds++;
+	job->lane->build_us += job->build_us;
 	if (!pe->stopping)
 		pump(job->lane);
 }
@@ -619,14 +667,14 @@ blocked(Lane *lane)
 		char *why = NULL;
 		/* An encoder's fault is a chip's (that card is spoiled and retried);
 		 * only a missing encoder stops the printer. */
-		gboolean down = !info ? FALSE
-			      : i == 0 ? info->state != HAL_STATE_READY &&
-					     info->state != HAL_STATE_DEGRADED &&
-					     info->state != HAL_STATE_BUSY
-				       : info->state == HAL_STATE_ABSENT;
+		gboolean down = !info    ? FALSE
+				: i == 0 ? info->state != HAL_STATE_READY &&
+						   info->state != HAL_STATE_DEGRADED &&
+						   info->state != HAL_STATE_BUSY
+					 : info->state == HAL_STATE_ABSENT;
 		if (down) {
-			g_autofree char *reasons = info->reasons ? g_strjoinv(", ", info->reasons)
-								 : g_strdup("");
+			g_autofree char *reasons =
+				info->reasons ? g_strjoinv(", ", info->reasons) : g_strdup("");
 			why = g_strdup_printf("%s is %s%s%s", names[i], hal_state_name(info->state),
 					      *reasons ? ": " : "", reasons);
 		}
@@ -703,6 +751,7 @@ lane_free(Lane *lane)
 {
 	job_free(lane->cur);
 	job_free(lane->next);
+	job_free(lane->finished);
 	g_free(lane->printer);
 	g_free(lane->encoder);
 	g_free(lane->waiting);
@@ -723,8 +772,8 @@ check_settings(const EktpConfig *cfg, GError **error)
 		return -1;
 	}
 	int x, yy, w, h;
-	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d%c", &x, &yy, &w, &h, &tail) != 4 || x < 0 ||
-	    yy < 0 || w < 0 || h < 0 || x + w > HAL_CARD_W || yy + h > HAL_CARD_H) {
+	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d%c", &x, &yy, &w, &h, &tail) != 4 ||
+	    x < 0 || yy < 0 || w < 0 || h < 0 || x + w > HAL_CARD_W || yy + h > HAL_CARD_H) {
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
 			    "[print] overlay_clear: '%s' is not x,y,width,height within the %dx%d "
 			    "card",
@@ -964,7 +1013,8 @@ print_batch_start(PrintEngine *pe, const AuditActor *who, int max, const char *p
 	}
 	t.voters = voters;
 	int rc = 0;
-	if (store_begin(st, error) < 0 || batch_txn(st, &t, error) < 0 || store_commit(st, error) < 0) {
+	if (store_begin(st, error) < 0 || batch_txn(st, &t, error) < 0 ||
+	    store_commit(st, error) < 0) {
 		store_rollback(st);
 		rc = -1;
 	}
@@ -1005,8 +1055,8 @@ print_batch_cancel(PrintEngine *pe, const AuditActor *who, gint64 id, GError **e
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no print batch %" G_GINT64_FORMAT,
-			    id);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
+			    "no print batch %" G_GINT64_FORMAT, id);
 		return -1;
 	}
 	if (strcmp(b->state, "running") != 0) {
@@ -1017,7 +1067,8 @@ print_batch_cancel(PrintEngine *pe, const AuditActor *who, gint64 id, GError **e
 		return -1;
 	}
 	CancelTxn t = { id, who, 0 };
-	if (store_begin(st, error) < 0 || cancel_txn(st, &t, error) < 0 || store_commit(st, error) < 0) {
+	if (store_begin(st, error) < 0 || cancel_txn(st, &t, error) < 0 ||
+	    store_commit(st, error) < 0) {
 		store_rollback(st);
 		return -1;
 	}
@@ -1034,8 +1085,8 @@ print_reprint(PrintEngine *pe, const AuditActor *who, gint64 record, const char 
 	if (found < 0)
 		return -1;
 	if (found == 0) {
-		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no record %" G_GINT64_FORMAT,
-			    record);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
+			    "no record %" G_GINT64_FORMAT, record);
 		return -1;
 	}
 	gboolean ok = strcmp(r.state, "printed") == 0 || strcmp(r.state, "spoiled") == 0;
@@ -1089,6 +1140,17 @@ put_time(JsonBuilder *b, const char *name, gint64 unix_s)
 	json_builder_set_member_name(b, name);
 	if (unix_s)
 		json_builder_add_string_value(b, timefmt_iso(unix_s, buf));
+	else
+		json_builder_add_null_value(b);
+}
+
+/* The mean of N durations summing US microseconds, in ms; null for none. */
+static void
+put_ms(JsonBuilder *b, const char *name, gint64 n, gint64 us)
+{
+	json_builder_set_member_name(b, name);
+	if (n > 0)
+		json_builder_add_double_value(b, (double)us / (double)n / 1000.0);
 	else
 		json_builder_add_null_value(b);
 }
@@ -1155,6 +1217,8 @@ print_jobs_json(PrintEngine *pe, int limit, GError **error)
 		}
 		put_int(b, "printed", lane->done);
 		put_int(b, "spoiled", lane->spoiled);
+		put_ms(b, "build_ms_avg", lane->builds, lane->build_us);
+		put_ms(b, "encode_ms_avg", lane->encodes, lane->encode_us);
 		json_builder_end_object(b);
 		hal_info_free(info);
 	}
@@ -1174,8 +1238,8 @@ print_batch_json(PrintEngine *pe, gint64 id, GError **error)
 	g_autoptr(StorePrintBatch) x = NULL;
 	int found = store_print_batch_get(store_of(pe), id, &x, error);
 	if (found == 0)
-		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no print batch %" G_GINT64_FORMAT,
-			    id);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
+			    "no print batch %" G_GINT64_FORMAT, id);
 	if (found <= 0)
 		return NULL;
 	g_autoptr(GPtrArray) cards = store_print_cards_of(store_of(pe), id, error);

@@ -98,7 +98,8 @@ cmd_print(struct ctx *c)
 	const char *wait = ctl_opt(c, "wait");
 	guint64 n = 0;
 	if (max && !g_ascii_string_to_unsigned(max, 10, 1, 100000, &n, NULL))
-		return ctl_usage_error(c->cmd, "--max wants a number from 1 to 100000, not '%s'", max);
+		return ctl_usage_error(c->cmd, "--max wants a number from 1 to 100000, not '%s'",
+				       max);
 	if (wait && strcmp(wait, "yes") != 0 && strcmp(wait, "no") != 0)
 		return ctl_usage_error(c->cmd, "--wait wants yes or no, not '%s'", wait);
 	if (max)
@@ -115,7 +116,8 @@ cmd_print(struct ctx *c)
 	g_autofree char *cards = ctl_get_text(b, "total");
 	if (wait && strcmp(wait, "no") == 0) {
 		if (!ctl_print_json(c, r))
-			printf("batch %" G_GINT64_FORMAT ": %s cards; follow it with `ektpctl jobs`\n",
+			printf("batch %" G_GINT64_FORMAT
+			       ": %s cards; follow it with `ektpctl jobs`\n",
 			       id, cards);
 		return RC_OK;
 	}
@@ -200,12 +202,13 @@ cmd_jobs(struct ctx *c)
 		g_autofree char *activity = ctl_get_text(p, "activity");
 		g_autofree char *record = card ? ctl_get_text(card, "record") : NULL;
 		g_autofree char *phase = card ? ctl_get_text(card, "phase") : NULL;
-		g_autofree char *what = card ? g_strdup_printf("record %s, %s", record, phase) : NULL;
+		g_autofree char *what =
+			card ? g_strdup_printf("record %s, %s", record, phase) : NULL;
 		g_autofree char *printed = ctl_get_text(p, "printed");
 		g_autofree char *spoiled = ctl_get_text(p, "spoiled");
 		const char *why = ctl_get_str(p, "reason");
-		const char *cells[] = { name, encoder, dev, activity, what, printed, spoiled,
-					why ? why : ctl_get_str(p, "last_error") };
+		const char *explain = why ? why : ctl_get_str(p, "last_error");
+		const char *cells[] = { name, encoder, dev, activity, what, printed, spoiled, explain };
 		out_table_add_row(printers, cells);
 	}
 	out_table_print(printers);
@@ -215,8 +218,8 @@ cmd_jobs(struct ctx *c)
 		return RC_OK;
 	}
 	printf("\n");
-	g_autoptr(OutTable) batches = out_table_new("BATCH", "STATE", "CREATED", "BY", "PRINTER",
-						    "PROGRESS", NULL);
+	g_autoptr(OutTable) batches =
+		out_table_new("BATCH", "STATE", "CREATED", "BY", "PRINTER", "PROGRESS", NULL);
 	for (guint i = 0; i < json_array_get_length(bs); i++) {
 		JsonObject *b = ctl_array_obj(bs, i);
 		g_autofree char *id = ctl_get_text(b, "id");

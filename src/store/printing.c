@@ -80,20 +80,22 @@ store_print_batch_add(Store *st, const char *printer, const char *by, const gint
 		      guint n, gint64 now, guint *n_cards, GError **error)
 {
 	*n_cards = 0;
-	sqlite3_stmt *s = store_prep(st,
-				     "INSERT INTO print_batches (state, printer, created_by, created_at) "
-				     "VALUES ('running', ?1, ?2, ?3)",
-				     error);
+	sqlite3_stmt *s =
+		store_prep(st,
+			   "INSERT INTO print_batches (state, printer, created_by, created_at) "
+			   "VALUES ('running', ?1, ?2, ?3)",
+			   error);
 	if (!s || store_bind_text(st, s, 1, printer, error) < 0 ||
 	    store_bind_text(st, s, 2, by, error) < 0 || store_bind_int(st, s, 3, now, error) < 0 ||
 	    store_run(st, s, error) < 0)
 		return -1;
 	gint64 batch = sqlite3_last_insert_rowid(st->db);
 	for (guint i = 0; i < n; i++) {
-		s = store_prep(st,
-			       "UPDATE records SET state = 'printing', state_reason = '', updated_at = ?2 "
-			       "WHERE id = ?1 AND state = 'print_ready'",
-			       error);
+		s = store_prep(
+			st,
+			"UPDATE records SET state = 'printing', state_reason = '', updated_at = ?2 "
+			"WHERE id = ?1 AND state = 'print_ready'",
+			error);
 		if (!s || store_bind_int(st, s, 1, records[i], error) < 0 ||
 		    store_bind_int(st, s, 2, now, error) < 0 || store_run(st, s, error) < 0)
 			return -1;
@@ -112,7 +114,8 @@ store_print_card_add(Store *st, gint64 batch, gint64 record, gint64 now, GError 
 	sqlite3_stmt *s = store_prep(
 		st,
 		"INSERT INTO print_cards (batch, record, seq, phase, updated_at) VALUES (?1, ?2, "
-		"(SELECT COALESCE(MAX(seq), 0) + 1 FROM print_cards WHERE batch = ?1), 'queued', ?3)",
+		"(SELECT COALESCE(MAX(seq), 0) + 1 FROM print_cards WHERE batch = ?1), 'queued', "
+		"?3)",
 		error);
 	if (!s || store_bind_int(st, s, 1, batch, error) < 0 ||
 	    store_bind_int(st, s, 2, record, error) < 0 || store_bind_int(st, s, 3, now, error) < 0)
@@ -126,7 +129,8 @@ store_print_claim(Store *st, const char *printer, StorePrintCard **out, GError *
 	sqlite3_stmt *s = store_prep(
 		st,
 		"UPDATE print_cards SET printer = ?1 WHERE id = (SELECT c.id FROM print_cards c "
-		"JOIN print_batches b ON b.id = c.batch WHERE c.phase = 'queued' AND c.printer = '' "
+		"JOIN print_batches b ON b.id = c.batch WHERE c.phase = 'queued' AND c.printer = "
+		"'' "
 		"AND b.state = 'running' AND (b.printer = '' OR b.printer = ?1) "
 		"ORDER BY b.id, c.seq LIMIT 1) RETURNING " CARD_SELECT,
 		error);
@@ -157,16 +161,16 @@ store_print_unclaim_all(Store *st, GError **error)
 int
 store_print_card_get(Store *st, gint64 id, StorePrintCard **out, GError **error)
 {
-	sqlite3_stmt *s = store_prep(st, "SELECT " CARD_SELECT " FROM print_cards WHERE id = ?1",
-				     error);
+	sqlite3_stmt *s =
+		store_prep(st, "SELECT " CARD_SELECT " FROM print_cards WHERE id = ?1", error);
 	if (!s || store_bind_int(st, s, 1, id, error) < 0)
 		return -1;
 	return card_one(st, s, out, error);
 }
 
 int
-store_print_card_phase(Store *st, gint64 id, const char *phase, const char *cause,
-		       gboolean begin, gint64 now, GError **error)
+store_print_card_phase(Store *st, gint64 id, const char *phase, const char *cause, gboolean begin,
+		       gint64 now, GError **error)
 {
 	sqlite3_stmt *s = store_prep(
 		st,
@@ -176,7 +180,8 @@ store_print_card_phase(Store *st, gint64 id, const char *phase, const char *caus
 	if (!s || store_bind_int(st, s, 1, id, error) < 0 ||
 	    store_bind_text(st, s, 2, phase, error) < 0)
 		return -1;
-	int rc = cause ? sqlite3_bind_text(s, 3, cause, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, 3);
+	int rc = cause ? sqlite3_bind_text(s, 3, cause, -1, SQLITE_TRANSIENT)
+		       : sqlite3_bind_null(s, 3);
 	if (rc != SQLITE_OK)
 		return store_set_error(st, error, rc, "bind");
 	if (store_bind_int(st, s, 4, now, error) < 0 || store_bind_int(st, s, 5, begin, error) < 0)
@@ -207,10 +212,11 @@ store_print_cards_of(Store *st, gint64 batch, GError **error)
 gint64
 store_print_spoils(Store *st, gint64 batch, gint64 record, GError **error)
 {
-	sqlite3_stmt *s = store_prep(st,
-				     "SELECT COUNT(*) FROM print_cards WHERE batch = ?1 AND record = ?2 "
-				     "AND phase = 'spoiled'",
-				     error);
+	sqlite3_stmt *s =
+		store_prep(st,
+			   "SELECT COUNT(*) FROM print_cards WHERE batch = ?1 AND record = ?2 "
+			   "AND phase = 'spoiled'",
+			   error);
 	if (!s || store_bind_int(st, s, 1, batch, error) < 0 ||
 	    store_bind_int(st, s, 2, record, error) < 0)
 		return -1;
@@ -222,15 +228,16 @@ store_print_spoils(Store *st, gint64 batch, gint64 record, GError **error)
 	return n;
 }
 
-#define BATCH_SELECT                                                                             \
-	"b.id, b.state, b.printer, b.created_by, b.created_at, COALESCE(b.finished_at, 0), "      \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id), "                             \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'queued'), "      \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase IN "                \
-	"('picked','encoded','printed','ejected')), "                                           \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'done'), "        \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'spoiled'), "     \
-	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase IN ('cancelled','void'))"
+#define BATCH_SELECT                                                                               \
+	"b.id, b.state, b.printer, b.created_by, b.created_at, COALESCE(b.finished_at, 0), "       \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id), "                              \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'queued'), "       \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase IN "                 \
+	"('picked','encoded','printed','ejected')), "                                              \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'done'), "         \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase = 'spoiled'), "      \
+	"(SELECT COUNT(*) FROM print_cards c WHERE c.batch = b.id AND c.phase IN "                 \
+	"('cancelled','void'))"
 
 static StorePrintBatch *
 batch_row(sqlite3_stmt *s)
@@ -254,10 +261,11 @@ batch_row(sqlite3_stmt *s)
 GPtrArray *
 store_print_batches(Store *st, gboolean running_only, int limit, GError **error)
 {
-	sqlite3_stmt *s = store_prep(st,
-				     "SELECT " BATCH_SELECT " FROM print_batches b "
-				     "WHERE ?1 = 0 OR b.state = 'running' ORDER BY b.id DESC LIMIT ?2",
-				     error);
+	sqlite3_stmt *s =
+		store_prep(st,
+			   "SELECT " BATCH_SELECT " FROM print_batches b "
+			   "WHERE ?1 = 0 OR b.state = 'running' ORDER BY b.id DESC LIMIT ?2",
+			   error);
 	if (!s || store_bind_int(st, s, 1, running_only, error) < 0 ||
 	    store_bind_int(st, s, 2, limit > 0 ? limit : -1, error) < 0)
 		return NULL;
@@ -278,8 +286,8 @@ int
 store_print_batch_get(Store *st, gint64 id, StorePrintBatch **out, GError **error)
 {
 	*out = NULL;
-	sqlite3_stmt *s = store_prep(st, "SELECT " BATCH_SELECT " FROM print_batches b WHERE b.id = ?1",
-				     error);
+	sqlite3_stmt *s = store_prep(
+		st, "SELECT " BATCH_SELECT " FROM print_batches b WHERE b.id = ?1", error);
 	if (!s || store_bind_int(st, s, 1, id, error) < 0)
 		return -1;
 	int rc = sqlite3_step(s);
@@ -297,7 +305,8 @@ store_print_batch_cancel(Store *st, gint64 id, gint64 now, GError **error)
 	sqlite3_stmt *s = store_prep(
 		st,
 		"UPDATE records SET state = 'print_ready', state_reason = 'print batch cancelled', "
-		"updated_at = ?2 WHERE state = 'printing' AND id IN (SELECT record FROM print_cards "
+		"updated_at = ?2 WHERE state = 'printing' AND id IN (SELECT record FROM "
+		"print_cards "
 		"WHERE batch = ?1 AND phase = 'queued')",
 		error);
 	if (!s || store_bind_int(st, s, 1, id, error) < 0 ||
