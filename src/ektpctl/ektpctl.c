@@ -213,9 +213,8 @@ static const struct cmd commands[] = {
 		  "printers; each is encoded and checked before it is printed. Prints the batch's\n"
 		  "progress until it ends and, at the end, every spoiled card with its cause; exit\n"
 		  "1 when a record of the batch got no card (cancelled, held or spoiled past its\n"
-		  "retries). A printer that stops (jam, empty hopper or ribbon,\n"
-		  "open cover) is shown with its reason and the others go on. Operator or\n"
-		  "supervisor." },
+		  "retries). A printer that stops (jam, empty hopper or ribbon, open cover) is\n"
+		  "shown with its reason and the others go on. Operator or supervisor." },
 	{ .words = "jobs", .token = true, .run = cmd_jobs,
 	  .opts = { { "limit", "N", false, "the last N batches besides the running ones (default 10)" } },
 	  .summary = "show what each printer is doing and the print batches",
