@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Evolis escape protocol, both ways (see evolis.h and
+ * The Evolis escape protocol, both ways (see protocol.h and
  * docs/printer-protocol.md).  The host side turns a rendered card side into
  * panels and the panels into Db/Dbc commands; the other side parses a byte
  * stream back into commands and decodes their panels, for the printer
- * emulator, the replay tool and the fuzz harness.  The parser treats its
- * input as hostile: every length comes from the stream and is checked before
- * it is used, and nothing is read past what was fed.
+ * emulator and the replay tool.  The parser treats its input as hostile:
+ * every length comes from the stream and is checked before it is used, and
+ * nothing is read past what was fed.
  *
  * Panel layout, as the vendor's own driver sends it (two captured jobs in
  * tests/data/evolis/): 1016 lines of 648 dots; a line is one column of the

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The Evolis escape protocol, both ways: the bytes a host sends (commands,
- * panels made from a rendered card) and a parser for such a stream (the
- * printer emulator and the fuzz harness use it).  The subset and the replies
- * are fixed in docs/printer-protocol.md.  No I/O here: driver.c moves the
- * bytes, through transport.c.
+ * panels made from a rendered card) and a parser for such a stream, written
+ * to take hostile input (the printer emulator uses it).  The subset and the
+ * replies are fixed in docs/printer-protocol.md.  No I/O here: driver.c
+ * moves the bytes, through transport.c.
  */
 #ifndef EKTP_DRIVERS_EVOLIS_PROTOCOL_H
 #define EKTP_DRIVERS_EVOLIS_PROTOCOL_H
@@ -81,7 +81,7 @@ void evo_panel_clear(EvoPanel *p);
  * Fails (HAL_ERROR_FAILED) on levels other than 2 for k/o or 32/64/128 for y/m/c. */
 int evo_put_panel(GByteArray *out, const EvoPanel *panel, gboolean compressed, GError **error);
 
-/* ---- the other way: a stream parser for the emulator, replay and fuzzing ---- */
+/* ---- the other way: a stream parser for the emulator and replay ---- */
 
 /* Bytes of Db data for LEVELS (2, 32, 64, 128); 0 for other levels. */
 size_t evo_db_length(int levels);

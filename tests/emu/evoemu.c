@@ -3,8 +3,8 @@
  * evoemu: an Evolis card printer played over TCP on the loopback, speaking
  * the escape protocol of docs/printer-protocol.md byte for byte, so the
  * evolis driver, its tests and a newcomer's desk can run without a printer.
- * Its parser and panel decoder are drivers/evolis/protocol.c's (the ones the
- * fuzzer hammers); the printer's behaviour (card path, ribbon, cleaning,
+ * Its parser and panel decoder are drivers/evolis/protocol.c's (written to
+ * take hostile input, for a fuzzer); the printer's behaviour (card path, ribbon, cleaning,
  * counters, faults, timing) is modelled here.
  *
  * Pointing ektpd at it: start it with fixed ports and a state file,
@@ -56,7 +56,7 @@ static const char usage_text[] =
 	"                                       printer closed the connection (\"CLOSED\" is\n"
 	"                                       printed); 3 no connection; 4 no reply in time\n"
 	"  evoemu job [--ribbon T] [--png FILE] [--expect FILE] OUT\n"
-	"                                       writes the stream evolis.c makes for one card\n"
+	"                                       writes the stream protocol.c makes for one card\n"
 	"                                       front (Ss, Sr, panels; no Sic, no Se) to OUT;\n"
 	"                                       the card is FILE (1016x648 RGB PNG; pure black\n"
 	"                                       pixels print as K text) or a built-in test card;\n"

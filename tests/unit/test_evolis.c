@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests for drivers/evolis/protocol.c.  A synthetic card becomes panels with the
- * colour rules of evolis.h (black text pure K, YMC the complement of RGB,
+ * colour rules of protocol.h (black text pure K, YMC the complement of RGB,
  * the overlay bare over the chip, dithered luminance on a black ribbon); the
  * panels become bytes, the bytes go through the parser and the decoder and
  * come back as the same dots, plain (Db) and compressed (Dbc) alike, at every
