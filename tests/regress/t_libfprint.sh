@@ -20,6 +20,12 @@ start_daemon
 add_staff
 check "the virtual_image device comes up ready" wait_state finger ready
 is "its driver is libfprint" "$(jget .driver)" libfprint
+# The firmware comes with the first status read after the open: wait for it.
+for i in $(seq 1 $((50 * SLOW))); do
+	api GET /v1/devices/finger "" "$OP"
+	[ "$(jget .firmware)" != null ] && break
+	sleep 0.1
+done
 is "the libfprint driver id is reported as its firmware" "$(jget .firmware)" virtual_image
 
 # selftest_with STEP...: runs the self-test while fpfeed plays STEP; sets STATUS and BODY.
