@@ -42,37 +42,10 @@
 #include "hal/manager.h"
 #include "hal/registry.h"
 #include "image/image.h"
+#include "tests/halwait.h"
 
 #define DEV "p"
 
-typedef struct {
-	gboolean done;
-	GError *error;
-} Result;
-
-static void
-op_done(GError *error, void *data)
-{
-	Result *r = data;
-	r->done = TRUE;
-	r->error = error ? g_error_copy(error) : NULL;
-}
-
-static void
-refreshed(const HalInfo *info, GError *error, void *data)
-{
-	(void)info;
-	op_done(error, data);
-}
-
-static const char *
-code_name(int code)
-{
-	static const char *const names[] = {"FAILED",    "ABSENT",      "TIMEOUT", "CANCELLED",
-					    "BUSY",      "UNSUPPORTED", "DEVICE",  "CONFIG",
-					    "NO_DEVICE", "RETRY"};
-	return code >= 0 && code < (int)G_N_ELEMENTS(names) ? names[code] : "?";
-}
 
 static void
 print_info(HalManager *m)
@@ -99,13 +72,6 @@ spin(gint64 ms)
 		g_main_context_iteration(NULL, FALSE);
 		g_usleep(2000);
 	}
-}
-
-static void
-wait_for(Result *r)
-{
-	while (!r->done)
-		g_main_context_iteration(NULL, TRUE);
 }
 
 /* A test card: colour gradients, resin-black bars and text-like blocks, the
@@ -162,7 +128,7 @@ png_card(const char *path, HalCardSide *side)
 }
 
 static void
-report(const char *step, Result *r, int *rc)
+report(const char *step, HalWait *r, int *rc)
 {
 	if (!r->error) {
 		printf("%s: ok\n", step);
@@ -172,7 +138,7 @@ report(const char *step, Result *r, int *rc)
 		printf("%s: error %s\n", step, r->error->message);
 	else
 		printf("%s: error %s: %s\n", step,
-		       r->error->domain == HAL_ERROR ? code_name(r->error->code) : "?",
+		       r->error->domain == HAL_ERROR ? hal_wait_code_name(r->error->code) : "?",
 		       r->error->message);
 	g_clear_error(&r->error);
 	*rc = 1;
@@ -196,10 +162,10 @@ state_named(const char *s, gboolean *ok)
 static int
 run_step(HalManager *m, const char *step, int *rc)
 {
-	Result r = {0};
+	HalWait r = {0};
 	if (strcmp(step, "status") == 0) {
-		hal_manager_refresh(m, DEV, refreshed, &r);
-		wait_for(&r);
+		hal_manager_refresh(m, DEV, hal_wait_refreshed, &r);
+		hal_wait(&r);
 		report(step, &r, rc);
 		print_info(m);
 	} else if (strcmp(step, "feed") == 0 || strcmp(step, "eject") == 0 ||
@@ -207,8 +173,8 @@ run_step(HalManager *m, const char *step, int *rc)
 		HalCardMove mv = step[0] == 'f'   ? HAL_CARD_FEED
 				 : step[0] == 'e' ? HAL_CARD_EJECT
 						  : HAL_CARD_REJECT;
-		hal_manager_card_move(m, DEV, mv, op_done, &r);
-		wait_for(&r);
+		hal_manager_card_move(m, DEV, mv, hal_wait_done, &r);
+		hal_wait(&r);
 		report(step, &r, rc);
 	} else if (g_str_has_prefix(step, "print:")) {
 		HalCardSide side;
@@ -219,14 +185,14 @@ run_step(HalManager *m, const char *step, int *rc)
 			*rc = 1;
 			return 0;
 		}
-		hal_manager_card_print(m, DEV, &side, op_done, &r);
+		hal_manager_card_print(m, DEV, &side, hal_wait_done, &r);
 		g_free((uint8_t *)side.rgb);
 		g_free((uint8_t *)side.black);
-		wait_for(&r);
+		hal_wait(&r);
 		report(step, &r, rc);
 	} else if (strcmp(step, "clean") == 0) {
-		hal_manager_clean(m, DEV, op_done, &r);
-		wait_for(&r);
+		hal_manager_clean(m, DEV, hal_wait_done, &r);
+		hal_wait(&r);
 		report(step, &r, rc);
 	} else if (g_str_has_prefix(step, "sleep:")) {
 		spin(atoi(step + 6));

@@ -35,36 +35,8 @@
 #include "drivers/pcsc/pcsc.h"
 #include "hal/manager.h"
 #include "hal/registry.h"
+#include "tests/halwait.h"
 
-typedef struct {
-	gboolean done;
-	GError *error;
-} Result;
-
-static void
-encoded(GError *error, void *data)
-{
-	Result *r = data;
-	r->done = TRUE;
-	r->error = error ? g_error_copy(error) : NULL;
-}
-
-static void
-refreshed(const HalInfo *info, GError *error, void *data)
-{
-	(void)info;
-	(void)error;
-	*(gboolean *)data = TRUE;
-}
-
-static const char *
-code_name(int code)
-{
-	static const char *const names[] = { "FAILED",    "ABSENT",      "TIMEOUT", "CANCELLED",
-					     "BUSY",      "UNSUPPORTED", "DEVICE",  "CONFIG",
-					     "NO_DEVICE", "RETRY" };
-	return code >= 0 && code < (int)G_N_ELEMENTS(names) ? names[code] : "?";
-}
 
 static void
 print_info(HalManager *m)
@@ -243,10 +215,10 @@ main(int argc, char **argv)
 		g_usleep(1000);
 	}
 	if (status_only) {
-		gboolean done = FALSE;
-		hal_manager_refresh(m, "enc", refreshed, &done);
-		while (!done)
-			g_main_context_iteration(NULL, TRUE);
+		HalWait w = { 0 };
+		hal_manager_refresh(m, "enc", hal_wait_refreshed, &w);
+		hal_wait(&w);
+		g_clear_error(&w.error); /* the state printed says it */
 		print_info(m);
 		goto out;
 	}
@@ -256,15 +228,14 @@ main(int argc, char **argv)
 			while (!g_file_test(wait_path, G_FILE_TEST_EXISTS))
 				spin(20);
 		}
-		Result r = { 0 };
+		HalWait r = { 0 };
 		gint64 t0 = g_get_monotonic_time();
-		hal_manager_encode(m, "enc", &chip, encoded, &r);
-		while (!r.done)
-			g_main_context_iteration(NULL, TRUE);
+		hal_manager_encode(m, "enc", &chip, hal_wait_done, &r);
+		hal_wait(&r);
 		gint64 ms = (g_get_monotonic_time() - t0) / 1000;
 		if (r.error) {
 			printf("encode %d: error %s: %s (after %" G_GINT64_FORMAT " ms)\n", round,
-			       r.error->domain == HAL_ERROR ? code_name(r.error->code) : "?",
+			       r.error->domain == HAL_ERROR ? hal_wait_code_name(r.error->code) : "?",
 			       r.error->message, ms);
 			g_error_free(r.error);
 			rc = 1;

@@ -52,6 +52,7 @@
 #include "hal/manager.h"
 #include "hal/registry.h"
 #include "testutil.h"
+#include "tests/halwait.h"
 
 #define SYSPATH "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-1"
 #define DEVNODE "/dev/bus/usb/001/002"
@@ -585,41 +586,14 @@ wait_open(Fixture *f)
 	}
 }
 
-typedef struct {
-	gboolean done;
-	GError *error;
-} Result;
-
-static void
-op_done(GError *error, void *data)
-{
-	Result *r = data;
-	r->done = TRUE;
-	r->error = error ? g_error_copy(error) : NULL;
-}
-
-static void
-refreshed(const HalInfo *i, GError *error, void *data)
-{
-	(void)i;
-	op_done(error, data);
-}
-
-static GError *
-wait_result(Result *r)
-{
-	while (!r->done)
-		g_main_context_iteration(NULL, TRUE);
-	return r->error;
-}
 
 /* Reads the status now; the snapshot after it (caller frees). */
 static HalInfo *
 refresh(Fixture *f, GError **error)
 {
-	Result r = {0};
-	hal_manager_refresh(f->m, "p", refreshed, &r);
-	GError *e = wait_result(&r);
+	HalWait r = {0};
+	hal_manager_refresh(f->m, "p", hal_wait_refreshed, &r);
+	GError *e = hal_wait(&r);
 	if (error)
 		*error = e;
 	else if (e)
@@ -630,9 +604,9 @@ refresh(Fixture *f, GError **error)
 static GError *
 move(Fixture *f, HalCardMove mv)
 {
-	Result r = {0};
-	hal_manager_card_move(f->m, "p", mv, op_done, &r);
-	return wait_result(&r);
+	HalWait r = {0};
+	hal_manager_card_move(f->m, "p", mv, hal_wait_done, &r);
+	return hal_wait(&r);
 }
 
 static GError *
@@ -652,11 +626,11 @@ print_card(Fixture *f)
 			    .clear_y = 200,
 			    .clear_w = 140,
 			    .clear_h = 110};
-	Result r = {0};
-	hal_manager_card_print(f->m, "p", &side, op_done, &r);
+	HalWait r = {0};
+	hal_manager_card_print(f->m, "p", &side, hal_wait_done, &r);
 	g_free(rgb);
 	g_free(black);
-	return wait_result(&r);
+	return hal_wait(&r);
 }
 
 static gboolean
