@@ -99,15 +99,11 @@ report(Store *st, PrintEngine *pe, const Run *r)
 	printf("wall_ms %.1f\ndone %" G_GINT64_FORMAT "\nspoiled %" G_GINT64_FORMAT "\n",
 	       (double)r->wall_us / 1000.0, b ? b->done : 0, b ? b->spoiled : 0);
 	store_print_batch_free(b);
-	g_autoptr(JsonNode) jobs = print_jobs_json(pe, 1, NULL);
-	JsonArray *printers = json_object_get_array_member(json_node_get_object(jobs), "printers");
-	for (guint i = 0; i < json_array_get_length(printers); i++) {
-		JsonObject *p = json_array_get_object_element(printers, i);
-		const char *name = json_object_get_string_member(p, "name");
+	g_autoptr(GPtrArray) lanes = print_lanes(pe);
+	for (guint i = 0; i < lanes->len; i++) {
+		const PrintLaneView *v = lanes->pdata[i];
 		printf("%s.printed %" G_GINT64_FORMAT "\n%s.build_ms %.1f\n%s.encode_ms %.2f\n",
-		       name, json_object_get_int_member(p, "printed"), name,
-		       json_object_get_double_member_with_default(p, "build_ms_avg", 0), name,
-		       json_object_get_double_member_with_default(p, "encode_ms_avg", 0));
+		       v->name, v->printed, v->name, v->build_ms, v->name, v->encode_ms);
 	}
 }
 

@@ -3,9 +3,10 @@
 #include "core/printing.h"
 
 #include <stdio.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
-#include "util/timefmt.h"
+#include "core/validate.h"
 
 G_DEFINE_QUARK(ektp-print-error-quark, print_error)
 
@@ -18,7 +19,6 @@ G_STATIC_ASSERT(CARD_WIDTH == HAL_CARD_W && CARD_HEIGHT == HAL_CARD_H);
 
 static const AuditActor daemon_actor = { "ektpd", "" };
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(StorePrintBatch, store_print_batch_free)
 
 typedef struct Lane Lane;
 
@@ -452,18 +452,21 @@ on_printed(GError *error, void *data)
 	hal_manager_card_move(hal_of(lane->pe), lane->printer, HAL_CARD_EJECT, on_ejected, lane);
 }
 
-/* The rectangle "[print] overlay_clear" names, or none. */
-static void
-overlay_clear(const EktpConfig *cfg, HalCardSide *side)
+/* "[print] overlay_clear": x,y,width,height on the card into SIDE's clear
+ * rectangle (0,0,0,0: none); FALSE when TEXT is not such a rectangle. */
+static gboolean
+overlay_clear(const char *text, HalCardSide *side)
 {
-	int x = 0, y = 0, w = 0, h = 0;
-	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d", &x, &y, &w, &h) == 4 && w > 0 &&
-	    h > 0) {
-		side->clear_x = x;
-		side->clear_y = y;
-		side->clear_w = w;
-		side->clear_h = h;
-	}
+	int x, y, w, h;
+	char tail;
+	if (sscanf(text, "%d,%d,%d,%d%c", &x, &y, &w, &h, &tail) != 4 || x < 0 || y < 0 || w < 0 ||
+	    h < 0 || x + w > HAL_CARD_W || y + h > HAL_CARD_H)
+		return FALSE;
+	side->clear_x = x;
+	side->clear_y = y;
+	side->clear_w = w;
+	side->clear_h = h;
+	return TRUE;
 }
 
 static void
@@ -486,7 +489,8 @@ on_encoded(GError *error, void *data)
 		return;
 	}
 	HalCardSide side = { .rgb = lane->cur->card.face.pixels, .black = lane->cur->card.black };
-	overlay_clear(lane->pe->deps.enroll.cfg, &side);
+	/* Checked at start; a bad value from a reload leaves the whole card varnished. */
+	overlay_clear(lane->pe->deps.enroll.cfg->print_overlay_clear, &side);
 	hal_manager_card_print(hal_of(lane->pe), lane->printer, &side, on_printed, lane);
 }
 
@@ -763,17 +767,13 @@ static int
 check_settings(const EktpConfig *cfg, GError **error)
 {
 	const char *date = cfg->print_election_date;
-	int y, m, d;
-	char tail;
-	if (*date && (sscanf(date, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-		      !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y))) {
+	if (*date && validate_age_on(date, date) != 0) {
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
 			    "[print] election_date: '%s' is not a date YYYY-MM-DD", date);
 		return -1;
 	}
-	int x, yy, w, h;
-	if (sscanf(cfg->print_overlay_clear, "%d,%d,%d,%d%c", &x, &yy, &w, &h, &tail) != 4 ||
-	    x < 0 || yy < 0 || w < 0 || h < 0 || x + w > HAL_CARD_W || yy + h > HAL_CARD_H) {
+	HalCardSide side = { 0 };
+	if (!overlay_clear(cfg->print_overlay_clear, &side)) {
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_CONFIG,
 			    "[print] overlay_clear: '%s' is not x,y,width,height within the %dx%d "
 			    "card",
@@ -868,40 +868,12 @@ print_engine_free(PrintEngine *pe)
 
 /* ---- batches ---- */
 
-static gboolean
-parse_date(const char *text, GDate *out)
-{
-	int y, m, d;
-	char tail;
-	if (!text || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
-	    !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y))
-		return FALSE;
-	g_date_clear(out, 1);
-	g_date_set_dmy(out, (GDateDay)d, (GDateMonth)m, (GDateYear)y);
-	return TRUE;
-}
-
-/* Whole years from BIRTH to ON. */
-static int
-age_on(const GDate *birth, const GDate *on)
-{
-	int years = g_date_get_year(on) - g_date_get_year(birth);
-	if (g_date_get_month(on) < g_date_get_month(birth) ||
-	    (g_date_get_month(on) == g_date_get_month(birth) &&
-	     g_date_get_day(on) < g_date_get_day(birth)))
-		years--;
-	return years;
-}
-
 gboolean
 print_first_time_voter(const char *birth_date, const char *election)
 {
-	GDate birth, day;
-	if (!parse_date(birth_date, &birth) || !parse_date(election, &day))
-		return FALSE;
-	int age = age_on(&birth, &day);
+	int age = validate_age_on(birth_date, election);
 	/* 17 by the election, under 17 at the previous one (five years before). */
-	return age >= 17 && age - 5 < 17;
+	return age >= VALIDATE_LEGAL_AGE && age - 5 < VALIDATE_LEGAL_AGE;
 }
 
 typedef struct {
@@ -1116,145 +1088,69 @@ print_reprint(PrintEngine *pe, const AuditActor *who, gint64 record, const char 
 /* ---- views ---- */
 
 static void
-put_str(JsonBuilder *b, const char *name, const char *value)
+lane_view_free(PrintLaneView *v)
 {
-	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
+	g_free(v->name);
+	g_free(v->encoder);
+	g_free(v->reason);
+	g_free(v->last_error);
+	store_print_card_free(v->card);
+	g_free(v);
 }
 
-static void
-put_int(JsonBuilder *b, const char *name, gint64 value)
+GPtrArray *
+print_lanes(PrintEngine *pe)
 {
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, value);
-}
-
-/* A time as the API writes times (ISO 8601, UTC), or null for 0. */
-static void
-put_time(JsonBuilder *b, const char *name, gint64 unix_s)
-{
-	char buf[TIMEFMT_LEN];
-	json_builder_set_member_name(b, name);
-	if (unix_s)
-		json_builder_add_string_value(b, timefmt_iso(unix_s, buf));
-	else
-		json_builder_add_null_value(b);
-}
-
-/* The mean of N durations summing US microseconds, in ms; null for none. */
-static void
-put_ms(JsonBuilder *b, const char *name, gint64 n, gint64 us)
-{
-	json_builder_set_member_name(b, name);
-	if (n > 0)
-		json_builder_add_double_value(b, (double)us / (double)n / 1000.0);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void
-put_batch(JsonBuilder *b, const StorePrintBatch *x)
-{
-	json_builder_begin_object(b);
-	put_int(b, "id", x->id);
-	put_str(b, "state", x->state);
-	put_str(b, "printer", *x->printer ? x->printer : NULL);
-	put_str(b, "created_by", x->created_by);
-	put_time(b, "created_at", x->created_at);
-	put_time(b, "finished_at", x->finished_at);
-	put_int(b, "total", x->cards);
-	put_int(b, "queued", x->queued);
-	put_int(b, "in_printer", x->in_flight);
-	put_int(b, "printed", x->done);
-	put_int(b, "spoiled", x->spoiled);
-	put_int(b, "cancelled", x->cancelled);
-	json_builder_end_object(b);
-}
-
-static void
-put_card(JsonBuilder *b, const StorePrintCard *c)
-{
-	json_builder_begin_object(b);
-	put_int(b, "id", c->id);
-	put_int(b, "record", c->record);
-	put_int(b, "seq", c->seq);
-	put_str(b, "phase", c->phase);
-	put_str(b, "printer", *c->printer ? c->printer : NULL);
-	put_str(b, "cause", *c->cause ? c->cause : NULL);
-	put_time(b, "updated_at", c->updated_at);
-	json_builder_end_object(b);
-}
-
-JsonNode *
-print_jobs_json(PrintEngine *pe, int limit, GError **error)
-{
-	g_autoptr(GPtrArray) batches = store_print_batches(store_of(pe), FALSE, limit, error);
-	if (!batches)
-		return NULL;
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "printers");
-	json_builder_begin_array(b);
+	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)lane_view_free);
 	for (guint i = 0; i < pe->lanes->len; i++) {
-		Lane *lane = pe->lanes->pdata[i];
+		const Lane *lane = pe->lanes->pdata[i];
+		PrintLaneView *v = g_new0(PrintLaneView, 1);
 		HalInfo *info = hal_manager_get(hal_of(pe), lane->printer);
-		json_builder_begin_object(b);
-		put_str(b, "name", lane->printer);
-		put_str(b, "encoder", lane->encoder);
-		put_str(b, "device_state", info ? hal_state_name(info->state) : NULL);
-		const char *activity = lane->cur ? "printing" : lane->waiting ? "stopped" : "idle";
-		put_str(b, "activity", activity);
-		put_str(b, "reason", lane->waiting);
-		put_str(b, "last_error", lane->last_error);
-		json_builder_set_member_name(b, "card");
+		v->name = g_strdup(lane->printer);
+		v->encoder = g_strdup(lane->encoder);
+		v->device_state = info ? hal_state_name(info->state) : NULL;
+		v->activity = lane->cur ? "printing" : lane->waiting ? "stopped" : "idle";
+		v->reason = g_strdup(lane->waiting);
+		v->last_error = g_strdup(lane->last_error);
 		if (lane->cur) {
-			put_card(b, lane->cur->row);
-		} else {
-			json_builder_add_null_value(b);
+			const StorePrintCard *c = lane->cur->row;
+			v->card = g_memdup2(c, sizeof *c);
+			v->card->phase = g_strdup(c->phase);
+			v->card->printer = g_strdup(c->printer);
+			v->card->cause = g_strdup(c->cause);
 		}
-		put_int(b, "printed", lane->done);
-		put_int(b, "spoiled", lane->spoiled);
-		put_ms(b, "build_ms_avg", lane->builds, lane->build_us);
-		put_ms(b, "encode_ms_avg", lane->encodes, lane->encode_us);
-		json_builder_end_object(b);
+		v->printed = lane->done;
+		v->spoiled = lane->spoiled;
+		v->build_ms = lane->builds ? (double)lane->build_us / (double)lane->builds / 1000 : -1;
+		v->encode_ms =
+			lane->encodes ? (double)lane->encode_us / (double)lane->encodes / 1000 : -1;
 		hal_info_free(info);
+		g_ptr_array_add(out, v);
 	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, "batches");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < batches->len; i++)
-		put_batch(b, batches->pdata[i]);
-	json_builder_end_array(b);
-	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	return out;
 }
 
-JsonNode *
-print_batch_json(PrintEngine *pe, gint64 id, GError **error)
+int
+print_batch_get(PrintEngine *pe, gint64 id, StorePrintBatch **batch, GPtrArray **cards,
+		GError **error)
 {
-	g_autoptr(StorePrintBatch) x = NULL;
-	int found = store_print_batch_get(store_of(pe), id, &x, error);
+	*cards = NULL;
+	int found = store_print_batch_get(store_of(pe), id, batch, error);
 	if (found == 0)
-		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
-			    "no print batch %" G_GINT64_FORMAT, id);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND, "no print batch %" G_GINT64_FORMAT,
+			    id);
 	if (found <= 0)
-		return NULL;
-	g_autoptr(GPtrArray) cards = store_print_cards_of(store_of(pe), id, error);
-	if (!cards)
-		return NULL;
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	put_batch(b, x);
-	g_autoptr(JsonNode) node = json_builder_get_root(b);
-	JsonObject *o = json_node_get_object(node);
-	JsonArray *arr = json_array_new();
-	for (guint i = 0; i < cards->len; i++) {
-		g_autoptr(JsonBuilder) cb = json_builder_new();
-		put_card(cb, cards->pdata[i]);
-		json_array_add_element(arr, json_builder_get_root(cb));
+		return -1;
+	*cards = store_print_cards_of(store_of(pe), id, error);
+	if (!*cards) {
+		g_clear_pointer(batch, store_print_batch_free);
+		return -1;
 	}
-	json_object_set_array_member(o, "cards", arr);
-	return g_steal_pointer(&node);
+	return 0;
+}
+
+GPtrArray *
+print_batches(PrintEngine *pe, int limit, GError **error)
+{
+	return store_print_batches(store_of(pe), limit, error);
 }

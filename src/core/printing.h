@@ -25,8 +25,6 @@
 #ifndef EKTP_CORE_PRINTING_H
 #define EKTP_CORE_PRINTING_H
 
-#include <json-glib/json-glib.h>
-
 #include "core/audit.h"
 #include "core/cards.h"
 
@@ -64,10 +62,27 @@ int print_batch_cancel(PrintEngine *pe, const AuditActor *who, gint64 id, GError
 int print_reprint(PrintEngine *pe, const AuditActor *who, gint64 record, const char *reason,
 		  GError **error);
 
-/* The printers' lanes and the batches (running ones and the last LIMIT). */
-JsonNode *print_jobs_json(PrintEngine *pe, int limit, GError **error);
-/* One batch with its cards; NULL with ERROR (PRINT_ERROR_NOT_FOUND). */
-JsonNode *print_batch_json(PrintEngine *pe, gint64 id, GError **error);
+/* What one printer is doing, for a view; free with the array. */
+typedef struct {
+	char *name, *encoder;
+	const char *device_state; /* static; NULL when the device is unknown */
+	const char *activity;     /* static: "printing", "idle", "stopped" */
+	char *reason;             /* why no card starts now, or NULL */
+	char *last_error;         /* the last card error with its action (retry, hold, stop) */
+	StorePrintCard *card;     /* the card in the printer, or NULL */
+	gint64 printed, spoiled;  /* since start */
+	double build_ms;          /* mean time to build a card ahead of the printer; -1: none yet */
+	double encode_ms;         /* mean time to encode one at the station; -1: none yet */
+} PrintLaneView;
+
+/* Every printer's lane, in configuration order (PrintLaneView*). */
+GPtrArray *print_lanes(PrintEngine *pe);
+/* Batches, newest first: the running ones and the last LIMIT (StorePrintBatch*). */
+GPtrArray *print_batches(PrintEngine *pe, int limit, GError **error);
+/* Batch ID and its cards (StorePrintCard*, by seq); -1 with ERROR
+ * (PRINT_ERROR_NOT_FOUND when there is no such batch). */
+int print_batch_get(PrintEngine *pe, gint64 id, StorePrintBatch **batch, GPtrArray **cards,
+		    GError **error);
 
 /* Whether RECORD's birth date ("YYYY-MM-DD") makes a first-time voter at an
  * election on ELECTION ("YYYY-MM-DD"; "" = none): 17 or older on that day,

@@ -350,6 +350,16 @@ age_on(Ymd birth, Ymd on)
 	return years;
 }
 
+int
+validate_age_on(const char *birth, const char *on)
+{
+	Ymd b, o;
+	if (!birth || !on || ymd_parse(birth, &b) != DATE_OK || ymd_parse(on, &o) != DATE_OK ||
+	    ymd_cmp(o, b) < 0)
+		return -1;
+	return age_on(b, o);
+}
+
 /* ---- the NIK's structure ---- */
 
 typedef struct {

@@ -97,6 +97,12 @@ typedef enum {
 	VALIDATE_ERROR_POLICY, /* the ValidatePolicy itself is unusable */
 } ValidateError;
 
+/* Whole years from BIRTH to ON, both strictly "YYYY-MM-DD" (someone born on
+ * 29 February has the birthday on 1 March in a common year); -1 when either
+ * is not a real date, or ON is before BIRTH.  validate_age_on(D, D) == 0 says
+ * D is a date. */
+int validate_age_on(const char *birth, const char *on);
+
 /* The legal age for a KTP-el (UU 24/2013): the print hold ends at this birthday. */
 #define VALIDATE_LEGAL_AGE 17
 

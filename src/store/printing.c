@@ -259,15 +259,15 @@ batch_row(sqlite3_stmt *s)
 }
 
 GPtrArray *
-store_print_batches(Store *st, gboolean running_only, int limit, GError **error)
+store_print_batches(Store *st, int limit, GError **error)
 {
-	sqlite3_stmt *s =
-		store_prep(st,
-			   "SELECT " BATCH_SELECT " FROM print_batches b "
-			   "WHERE ?1 = 0 OR b.state = 'running' ORDER BY b.id DESC LIMIT ?2",
-			   error);
-	if (!s || store_bind_int(st, s, 1, running_only, error) < 0 ||
-	    store_bind_int(st, s, 2, limit > 0 ? limit : -1, error) < 0)
+	sqlite3_stmt *s = store_prep(
+		st,
+		"SELECT " BATCH_SELECT " FROM print_batches b WHERE b.state = 'running' OR b.id IN "
+		"(SELECT id FROM print_batches WHERE state <> 'running' ORDER BY id DESC LIMIT ?1) "
+		"ORDER BY b.id DESC",
+		error);
+	if (!s || store_bind_int(st, s, 1, limit, error) < 0)
 		return NULL;
 	GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)store_print_batch_free);
 	int rc;

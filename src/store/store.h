@@ -311,6 +311,7 @@ typedef struct {
 	gint64 cards, queued, in_flight, done, spoiled, cancelled; /* counts of cards */
 } StorePrintBatch;
 void store_print_batch_free(StorePrintBatch *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(StorePrintBatch, store_print_batch_free)
 
 /* A running batch for PRINTER ("" any) of RECORDS in that order, each moved
  * from print_ready to printing; others are skipped.  *N_CARDS: how many
@@ -337,8 +338,9 @@ GPtrArray *store_print_cards_open(Store *st, GError **error);
 GPtrArray *store_print_cards_of(Store *st, gint64 batch, GError **error);
 /* Spoiled cards of RECORD in BATCH. */
 gint64 store_print_spoils(Store *st, gint64 batch, gint64 record, GError **error);
-/* Batches, newest first (StorePrintBatch*); RUNNING_ONLY or the last LIMIT. */
-GPtrArray *store_print_batches(Store *st, gboolean running_only, int limit, GError **error);
+/* Batches, newest first (StorePrintBatch*): every running one, and the last
+ * LIMIT of the others. */
+GPtrArray *store_print_batches(Store *st, int limit, GError **error);
 int store_print_batch_get(Store *st, gint64 id, StorePrintBatch **out, GError **error);
 /* Cancels BATCH's cards not begun (their records back to print_ready) and
  * the batch; returns how many cards were cancelled, or -1. */

@@ -218,6 +218,16 @@ test_print_journal(void **state)
 	assert_string_equal(b->state, "done");
 	assert_int_equal(b->finished_at, 23);
 	store_print_batch_free(b);
+
+	/* Listing: every running batch, and the last LIMIT of the others. */
+	gint64 b3 = store_print_batch_add(st, "", "op", again, 1, 30, &n, &e);
+	assert_int_equal(n, 0); /* record 1 is printing no more, but not print_ready either */
+	g_autoptr(GPtrArray) list = store_print_batches(st, 0, &e);
+	assert_int_equal(list->len, 1);
+	assert_int_equal(((StorePrintBatch *)list->pdata[0])->id, b3);
+	g_autoptr(GPtrArray) more = store_print_batches(st, 1, &e);
+	assert_int_equal(more->len, 2);
+	assert_int_equal(((StorePrintBatch *)more->pdata[1])->id, b2);
 }
 
 static void
