@@ -33,6 +33,7 @@ trap cleanup EXIT
 
 # start_emu ARGS...: sets P (printer port), C (control port), EMU_PID.
 start_emu() {
+	rm -f "$T/emu.out" # the last emulator's "port" line must not be read for this one's
 	"$EMU" serve --state "$T/state" --out "$T/out" "$@" >"$T/emu.out" 2>>"$T/emu.err" &
 	EMU_PID=$!
 	local i

@@ -47,7 +47,8 @@ trap finish EXIT
 # folder); sets PORT and CTL.
 emu_start() {
 	emu_stop
-	rm -rf "$T/emu"
+	# The last emulator's "port" line must not be read for this one's.
+	rm -rf "$T/emu" "$T/emu.out"
 	mkdir -p "$T/emu/out"
 	"$EMU" serve --port 0 --ctl-port 0 --state "$T/emu/state" --out "$T/emu/out" "$@" \
 		>"$T/emu.out" 2>"$T/emu.err" &
