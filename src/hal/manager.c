@@ -38,6 +38,9 @@ static const HalOption common_options[] = {
 	{ "timeout", HAL_OPT_INT, "5000", 50, 600000, "longest a device operation may take, ms" },
 	{ "encoder", HAL_OPT_STRING, "", 0, 0,
 	  "printers: the encoder device at this printer's contactless station" },
+	{ "film", HAL_OPT_BOOL, "false", 0, 0,
+	  "printers: prints through a retransfer film or overlay roll that the stock ledger "
+	  "counts (true), or not (Evolis direct-to-card printers: false)" },
 	{ NULL },
 };
 

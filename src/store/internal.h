@@ -59,5 +59,8 @@ char *store_col_text(sqlite3_stmt *s, int i);
 int store_exec(Store *st, const char *sql, GError **error);
 /* One scalar integer from SQL (no parameters); -1 with ERROR on failure. */
 gint64 store_scalar(Store *st, const char *sql, GError **error);
+/* The first column of the prepared S's first row (0 when no row or NULL);
+ * -1 with ERROR (WHAT names the read) on failure. */
+gint64 store_scalar_stmt(Store *st, sqlite3_stmt *s, const char *what, GError **error);
 
 #endif

@@ -343,3 +343,30 @@ store_print_batches_settle(Store *st, gint64 now, GError **error)
 		return -1;
 	return sqlite3_changes(st->db);
 }
+
+gint64
+store_print_started(Store *st, const char *printer, gint64 since, GError **error)
+{
+	sqlite3_stmt *s = store_prep(st,
+				     "SELECT count(*) FROM print_cards WHERE printer = ?1 AND "
+				     "started_at >= ?2 AND phase <> 'void'",
+				     error);
+	if (!s || store_bind_text(st, s, 1, printer, error) < 0 ||
+	    store_bind_int(st, s, 2, since, error) < 0)
+		return -1;
+	return store_scalar_stmt(st, s, "cards started", error);
+}
+
+GPtrArray *
+store_print_cards_finished(Store *st, gint64 from, gint64 to, GError **error)
+{
+	sqlite3_stmt *s = store_prep(st,
+				     "SELECT " CARD_SELECT " FROM print_cards WHERE phase IN ('done', "
+				     "'spoiled') AND updated_at >= ?1 AND updated_at < ?2 ORDER BY "
+				     "updated_at, id",
+				     error);
+	if (!s || store_bind_int(st, s, 1, from, error) < 0 ||
+	    store_bind_int(st, s, 2, to, error) < 0)
+		return NULL;
+	return card_rows(st, s, error);
+}

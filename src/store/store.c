@@ -123,6 +123,19 @@ store_scalar(Store *st, const char *sql, GError **error)
 	return v;
 }
 
+gint64
+store_scalar_stmt(Store *st, sqlite3_stmt *s, const char *what, GError **error)
+{
+	int rc = sqlite3_step(s);
+	gint64 v = 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = sqlite3_column_int64(s, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_set_error(st, error, rc, what);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? v : -1;
+}
+
 /*
  * Migrations: step i takes the schema from version i to i+1.  Each runs in
  * its own transaction with the user_version update, so a crash leaves the
@@ -277,6 +290,64 @@ static const char *const migrations[] = {
 	"CREATE INDEX print_cards_record ON print_cards(record);"
 	"CREATE INDEX print_cards_live ON print_cards(phase) WHERE phase NOT IN "
 	"  ('done','spoiled','void','cancelled');",
+	/* 6: the consumables ledger, append-only; no balance may go below zero. */
+	"CREATE TABLE stock_moves ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('receive','load','unload','consume','return',"
+	"    'spoil','adjust','clean')),"
+	"  item TEXT NOT NULL,"
+	"  location TEXT NOT NULL,"
+	"  qty INTEGER NOT NULL CHECK (qty <> 0),"
+	"  lot TEXT NOT NULL DEFAULT '',"
+	"  supplier TEXT NOT NULL DEFAULT '',"
+	"  serial_first TEXT NOT NULL DEFAULT '',"
+	"  serial_last TEXT NOT NULL DEFAULT '',"
+	"  received_on TEXT NOT NULL DEFAULT '',"
+	"  cause TEXT NOT NULL DEFAULT '',"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  printer TEXT NOT NULL DEFAULT '',"
+	"  card INTEGER REFERENCES print_cards(id),"
+	"  actor TEXT NOT NULL,"
+	"  grp INTEGER);"
+	"CREATE INDEX stock_moves_place ON stock_moves(item, location, qty);"
+	"CREATE INDEX stock_moves_at ON stock_moves(at);"
+	"CREATE INDEX stock_moves_card ON stock_moves(card) WHERE card IS NOT NULL;"
+	"CREATE INDEX stock_moves_clean ON stock_moves(printer, id) WHERE kind = 'clean';"
+	"CREATE TRIGGER stock_moves_no_update BEFORE UPDATE ON stock_moves "
+	"  BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;"
+	"CREATE TRIGGER stock_moves_no_delete BEFORE DELETE ON stock_moves "
+	"  BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;"
+	/* INSERT OR REPLACE deletes without firing delete triggers. */
+	"CREATE TRIGGER stock_moves_no_replace BEFORE INSERT ON stock_moves "
+	"  WHEN NEW.id IS NOT NULL AND EXISTS (SELECT 1 FROM stock_moves WHERE id = NEW.id) "
+	"  BEGIN SELECT RAISE(ABORT, 'the stock ledger is append-only'); END;"
+	"CREATE TRIGGER stock_moves_not_negative AFTER INSERT ON stock_moves "
+	"  WHEN (SELECT SUM(qty) FROM stock_moves WHERE item = NEW.item "
+	"        AND location = NEW.location) < 0 "
+	"  BEGIN SELECT RAISE(ABORT, 'stock below zero'); END;"
+	"CREATE TABLE stock_rations ("
+	"  printer TEXT PRIMARY KEY,"
+	"  daily INTEGER NOT NULL CHECK (daily >= 0),"
+	"  hourly INTEGER NOT NULL CHECK (hourly >= 0),"
+	"  set_by TEXT NOT NULL,"
+	"  set_at INTEGER NOT NULL);"
+	"CREATE TABLE stock_alerts ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  at INTEGER NOT NULL,"
+	"  printer TEXT NOT NULL,"
+	"  item TEXT NOT NULL,"
+	"  what TEXT NOT NULL,"
+	"  ledger INTEGER NOT NULL,"
+	"  device INTEGER NOT NULL,"
+	"  source TEXT NOT NULL);"
+	"CREATE TABLE stock_marks ("
+	"  printer TEXT PRIMARY KEY,"
+	"  at INTEGER NOT NULL,"
+	"  counter_total INTEGER NOT NULL,"
+	"  move_id INTEGER NOT NULL);"
+	"CREATE INDEX print_cards_started ON print_cards(printer, started_at) "
+	"  WHERE started_at IS NOT NULL;",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == STORE_SCHEMA_VERSION);
 

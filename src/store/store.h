@@ -30,7 +30,7 @@ typedef enum {
 typedef struct Store Store;
 
 /* The schema version this program writes. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /*
  * Opens (creating if need be) the database at PATH and migrates it to
@@ -347,5 +347,79 @@ int store_print_batch_get(Store *st, gint64 id, StorePrintBatch **out, GError **
 int store_print_batch_cancel(Store *st, gint64 id, gint64 now, GError **error);
 /* Marks running batches with no card left to print done; returns how many. */
 int store_print_batches_settle(Store *st, gint64 now, GError **error);
+
+/* ---- stock (stock.c) ----
+ * The consumables ledger: movements only ever appended (triggers refuse an
+ * update or a delete, and any movement that would take a balance below
+ * zero); a balance is the sum of an item's movements at a location. */
+
+typedef struct {
+	gint64 id, at;
+	char *kind; /* receive, load, unload, consume, return, spoil, adjust, clean */
+	char *item, *location;
+	gint64 qty; /* signed, in the unit of ITEM at LOCATION */
+	char *lot, *supplier, *serial_first, *serial_last, *received_on;
+	char *cause, *reason;
+	char *printer; /* a cleaning: the printer cleaned */
+	char *actor;
+	gint64 card;   /* the print card that caused it, or 0 */
+	gint64 grp;    /* the movements of one act (a load) share the first one's id; 0 alone */
+} StoreStockMove;
+void store_stock_move_free(StoreStockMove *m);
+
+/* Appends M (id ignored; NULL strings are ""); STORE_ERROR_CONFLICT when a
+ * balance would go below zero.  In the caller's transaction.  Returns the
+ * new id or -1. */
+gint64 store_stock_add(Store *st, const StoreStockMove *m, GError **error);
+/* The balance of ITEM at LOCATION (0 when never moved), or -1 with ERROR. */
+gint64 store_stock_balance(Store *st, const char *item, const char *location, GError **error);
+/* Every balance ever moved: "ITEM\nLOCATION" → gint64* quantity. */
+GHashTable *store_stock_balances(Store *st, GError **error);
+/* Movements with FROM <= at < TO (TO 0: no end), oldest first (StoreStockMove*). */
+GPtrArray *store_stock_moves(Store *st, gint64 from, gint64 to, GError **error);
+/* The last LIMIT movements of ITEM (NULL: any), newest first. */
+GPtrArray *store_stock_recent(Store *st, const char *item, int limit, GError **error);
+/* Movements caused by print card CARD, oldest first. */
+GPtrArray *store_stock_card_moves(Store *st, gint64 card, GError **error);
+/* The id of PRINTER's last cleaning (0: never), its time in *AT; -1 with ERROR. */
+gint64 store_stock_last_clean(Store *st, const char *printer, gint64 *at, GError **error);
+/* What the printing pipeline used of ITEM at LOCATION after movement AFTER
+ * (consumed minus returned). */
+gint64 store_stock_used_since(Store *st, const char *item, const char *location, gint64 after,
+			      GError **error);
+/* Whether ITEM was ever moved: 1, 0, or -1 with ERROR. */
+int store_stock_known(Store *st, const char *item, GError **error);
+/* The time of the first movement (0: none) and the last movement's id. */
+gint64 store_stock_first_at(Store *st, GError **error);
+gint64 store_stock_last_id(Store *st, GError **error);
+
+/* PRINTER's ration: 1 with *DAILY and *HOURLY (0 = none), 0 when never set. */
+int store_stock_ration_get(Store *st, const char *printer, gint64 *daily, gint64 *hourly,
+			   GError **error);
+int store_stock_ration_set(Store *st, const char *printer, gint64 daily, gint64 hourly,
+			   const char *by, gint64 now, GError **error);
+
+/* A difference between the ledger and a printer's own counter. */
+typedef struct {
+	gint64 id, at;
+	char *printer, *item, *what, *source;
+	gint64 ledger, device; /* the ledger's figure and the printer's */
+} StoreStockAlert;
+void store_stock_alert_free(StoreStockAlert *a);
+gint64 store_stock_alert_add(Store *st, const StoreStockAlert *a, GError **error);
+/* The last LIMIT alerts, newest first. */
+GPtrArray *store_stock_alerts(Store *st, int limit, GError **error);
+
+/* The printer's counter and the ledger's last movement at the last
+ * reconciliation: 1 found, 0 none yet. */
+int store_stock_mark_get(Store *st, const char *printer, gint64 *counter_total, gint64 *move_id,
+			 GError **error);
+int store_stock_mark_set(Store *st, const char *printer, gint64 counter_total, gint64 move_id,
+			 gint64 now, GError **error);
+
+/* Cards PRINTER began at or after SINCE that reached the printer (not void). */
+gint64 store_print_started(Store *st, const char *printer, gint64 since, GError **error);
+/* Cards finished (done or spoiled) with FROM <= updated_at < TO, oldest first. */
+GPtrArray *store_print_cards_finished(Store *st, gint64 from, gint64 to, GError **error);
 
 #endif

@@ -126,6 +126,28 @@ static const CfgSetting settings[] = {
 	  .help = "Where the overlay panel leaves the card bare, as x,y,width,height in dots "
 		  "at 300 dpi (default: the chip module's place, ISO/IEC 7816-2); 0,0,0,0 "
 		  "varnishes the whole card." },
+	{ .section = "stock", .key = "forecast_days", .type = CFG_INT, .def = "28", .min = 1,
+	  .max = 365, .unit = "days", .reloadable = TRUE, .offset = OFF(stock_forecast_days),
+	  .help = "Days of use a forecast looks back on; recent days weigh more (the day d "
+		  "days ago weighs days - d).  Days before the ledger's first movement are not "
+		  "counted." },
+	{ .section = "stock", .key = "hopper_capacity", .type = CFG_INT, .def = "100", .min = 1,
+	  .max = 10000, .unit = "cards", .reloadable = TRUE, .offset = OFF(stock_hopper_capacity),
+	  .help = "Blank cards a printer's input hopper holds: what `stock load PRINTER CARD` "
+		  "fills it to when no quantity is given." },
+	{ .section = "stock", .key = "clean_threshold", .type = CFG_INT, .def = "700", .min = 1,
+	  .max = 100000, .unit = "cards", .reloadable = TRUE, .offset = OFF(stock_clean_threshold),
+	  .help = "Cards a printer may take between cleanings (or the printer's own threshold "
+		  "when that is lower); past it the printer takes no new card until a "
+		  "technician runs `ektpctl clean PRINTER`." },
+	{ .section = "stock", .key = "printer_low", .type = CFG_INT, .def = "20", .min = 0,
+	  .max = 10000, .unit = "cards or prints", .reloadable = TRUE,
+	  .offset = OFF(stock_printer_low),
+	  .help = "A printer's cards or prints left at or below this are flagged \"low\"." },
+	{ .section = "stock", .key = "max_quantity", .type = CFG_INT, .def = "100000", .min = 1,
+	  .max = 100000000, .reloadable = TRUE, .offset = OFF(stock_max_quantity),
+	  .help = "The largest quantity one movement may carry: anything more is taken for a "
+		  "typing error and refused." },
 	{ .section = "quality", .key = "fingerprint_min", .type = CFG_INT, .def = "40",
 	  .min = 0, .max = 100, .reloadable = TRUE, .offset = OFF(quality_fingerprint_min),
 	  .help = "Lowest fingerprint quality score (0-100) a capture or self-test accepts." },
@@ -215,6 +237,21 @@ is_device_section(const char *section)
 	return g_str_has_prefix(section, CFG_DEVICE_PREFIX);
 }
 
+static gboolean
+is_item_section(const char *section)
+{
+	return g_str_has_prefix(section, CFG_ITEM_PREFIX);
+}
+
+/* The prefix of SECTION when it is a named section ([device …], [item …]), else NULL. */
+static const char *
+named_prefix(const char *section)
+{
+	return is_device_section(section) ? CFG_DEVICE_PREFIX
+	       : is_item_section(section) ? CFG_ITEM_PREFIX
+					  : NULL;
+}
+
 /* Device names: 1 to 32 of a-z 0-9 '-' '_', starting with a letter. */
 static gboolean
 device_name_valid(const char *name)
@@ -252,11 +289,13 @@ index_text(LineIndex *ix, const char *text, GError **error)
 			*end = '\0';
 			g_free(section);
 			section = g_strdup(s + 1);
-			if (is_device_section(section)) {
-				if (!device_name_valid(section + strlen(CFG_DEVICE_PREFIX)))
+			const char *prefix = named_prefix(section);
+			if (prefix) {
+				if (!device_name_valid(section + strlen(prefix)))
 					return fail_at(error, ix->file, lineno,
-						       "[%s]: a device name is 1 to 32 of a-z, 0-9, "
-						       "'-' and '_', starting with a letter", section);
+						       "[%s]: a %.*s name is 1 to 32 of a-z, 0-9, "
+						       "'-' and '_', starting with a letter", section,
+						       (int)strlen(prefix) - 1, prefix);
 			} else if (!find_setting(section, NULL)) {
 				return fail_at(error, ix->file, lineno, "unknown section [%s]", section);
 			}
@@ -275,8 +314,9 @@ index_text(LineIndex *ix, const char *text, GError **error)
 		char *key = g_strstrip(s);
 		if (!section)
 			return fail_at(error, ix->file, lineno, "key '%s' before any [section]", key);
-		/* A device's options belong to its driver: the HAL checks them. */
-		if (!is_device_section(section) && !find_setting(section, key))
+		/* A device's options belong to its driver (the HAL checks them), an
+		 * item's to the stock catalogue. */
+		if (!named_prefix(section) && !find_setting(section, key))
 			return fail_at(error, ix->file, lineno, "unknown key '%s' in [%s]", key, section);
 		int first = index_line(ix, section, key);
 		if (first)
@@ -362,19 +402,19 @@ device_free(gpointer p)
 	g_free(d);
 }
 
-/* Collects the [device NAME] sections, in file order, with their lines. */
+/* Collects the sections named PREFIX NAME into TO, in file order, with their lines. */
 static gboolean
-read_devices(EktpConfig *cfg, GKeyFile *kf, const LineIndex *ix, GError **error)
+read_named(GPtrArray *to, const char *prefix, GKeyFile *kf, const LineIndex *ix, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 	for (int g = 0; groups[g]; g++) {
-		if (!is_device_section(groups[g]))
+		if (!g_str_has_prefix(groups[g], prefix))
 			continue;
 		CfgDevice *d = g_new0(CfgDevice, 1);
-		d->name = g_strdup(groups[g] + strlen(CFG_DEVICE_PREFIX));
+		d->name = g_strdup(groups[g] + strlen(prefix));
 		d->line = index_line(ix, groups[g], NULL);
 		d->options = g_ptr_array_new_with_free_func(option_free);
-		g_ptr_array_add(cfg->devices, d);
+		g_ptr_array_add(to, d);
 		g_auto(GStrv) keys = g_key_file_get_keys(kf, groups[g], NULL, NULL);
 		for (int k = 0; keys && keys[k]; k++) {
 			GError *e = NULL;
@@ -419,6 +459,7 @@ cfg_load(const char *file, const char *state_dir, GError **error)
 {
 	g_autoptr(EktpConfig) cfg = g_new0(EktpConfig, 1);
 	cfg->devices = g_ptr_array_new_with_free_func(device_free);
+	cfg->items = g_ptr_array_new_with_free_func(device_free);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autofree char *text = NULL;
 	g_autofree char *cwd = g_get_current_dir();
@@ -487,7 +528,8 @@ cfg_load(const char *file, const char *state_dir, GError **error)
 			cfg->socket_path);
 		goto out;
 	}
-	if (text && !read_devices(cfg, kf, &ix, error))
+	if (text && (!read_named(cfg->devices, CFG_DEVICE_PREFIX, kf, &ix, error) ||
+		     !read_named(cfg->items, CFG_ITEM_PREFIX, kf, &ix, error)))
 		goto out;
 	ok = TRUE;
 out:
@@ -506,6 +548,8 @@ cfg_free(EktpConfig *cfg)
 	g_free(cfg->file);
 	if (cfg->devices)
 		g_ptr_array_unref(cfg->devices);
+	if (cfg->items)
+		g_ptr_array_unref(cfg->items);
 	g_free(cfg);
 }
 

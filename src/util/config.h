@@ -43,7 +43,8 @@ typedef struct {
 	int line;
 } CfgOption;
 
-/* A [device NAME] section: which driver runs the device, and its options. */
+/* A [device NAME] section (which driver runs the device, and its options),
+ * or an [item NAME] section (a consumable of the stock catalogue). */
 typedef struct {
 	char *name;
 	int line;
@@ -51,6 +52,7 @@ typedef struct {
 } CfgDevice;
 
 #define CFG_DEVICE_PREFIX "device "
+#define CFG_ITEM_PREFIX "item "
 
 typedef struct {
 	/* [daemon] */
@@ -83,6 +85,12 @@ typedef struct {
 	char *print_election_date; /* "YYYY-MM-DD" or "" */
 	gint64 print_retries;
 	char *print_overlay_clear; /* "x,y,w,h" */
+	/* [stock] */
+	gint64 stock_forecast_days;
+	gint64 stock_hopper_capacity;
+	gint64 stock_clean_threshold;
+	gint64 stock_printer_low;
+	gint64 stock_max_quantity;
 	/* [quality] */
 	gint64 quality_fingerprint_min;
 	gint64 quality_iris_min;
@@ -99,6 +107,7 @@ typedef struct {
 
 	char *file; /* the file read, or NULL for built-in defaults */
 	GPtrArray *devices; /* CfgDevice*, in file order */
+	GPtrArray *items;   /* the [item NAME] sections (CfgDevice*), in file order */
 } EktpConfig;
 
 /* The table, for documentation and tests.  Borrowed, static. */

@@ -62,7 +62,7 @@ test_open_fresh(void **state)
 	assert_non_null(f->st);
 	assert_null(error);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 5);
+	assert_int_equal(STORE_SCHEMA_VERSION, 6);
 
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_non_null(ok);
@@ -137,6 +137,37 @@ test_migrate_4_to_5(void **state)
 	assert_int_equal(store_record_set_state(f->st, 3, "printed", NULL, NULL, 2, &error), 0);
 	/* A card of a record that does not exist breaks the foreign key. */
 	assert_int_equal(store_print_card_add(f->st, 1, 99, 5, &error), -1);
+	g_clear_error(&error);
+	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_string_equal(ok, "ok");
+}
+
+/* 5 → 6 adds the stock ledger beside the print journal it points into. */
+static void
+test_migrate_5_to_6(void **state)
+{
+	Fixture *f = *state;
+	GError *error = NULL;
+	Store *old = store_open_version(f->path, 5, &error);
+	assert_non_null(old);
+	store_close(old);
+	tu_sql_exec(f->path,
+		    "INSERT INTO print_batches (id, state, printer, created_by, created_at) VALUES "
+		    "(1, 'done', '', 'op', 1)");
+	g_autofree char *none = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name = "
+						  "'stock_moves'");
+	assert_string_equal(none, "0");
+	f->st = tu_store_open(f->path);
+	assert_int_equal(store_schema_version(f->st), 6);
+	StoreStockMove m = { .at = 2, .kind = "receive", .item = "blank-card",
+			     .location = "storeroom", .qty = 5, .actor = "sup" };
+	assert_true(store_stock_add(f->st, &m, &error) > 0);
+	assert_int_equal(store_stock_balance(f->st, "blank-card", "storeroom", &error), 5);
+	/* A movement naming a card that does not exist breaks the foreign key. */
+	m.kind = "consume";
+	m.qty = -1;
+	m.card = 99;
+	assert_int_equal(store_stock_add(f->st, &m, &error), -1);
 	g_clear_error(&error);
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_string_equal(ok, "ok");
@@ -723,6 +754,7 @@ main(void)
 		T(test_reopen_keeps_data),
 		T(test_migrate_from_v1),
 		T(test_migrate_4_to_5),
+		T(test_migrate_5_to_6),
 		T(test_refuses_newer_schema),
 		T(test_refuses_non_database),
 		T(test_open_missing_directory),
