@@ -137,6 +137,7 @@ bench(const char *conf, int n, GError **e)
 	CryptoSigner *signer = NULL;
 	HalManager *hal = NULL;
 	PrintEngine *pe = NULL;
+	Stock *stock = NULL;
 	int rc = -1;
 	Run r = { st, 0, 0, 0, g_main_loop_new(NULL, FALSE) };
 	if (crypto_keyfile_load_or_create(cfg->enroll_key_file, key, &created, e) < 0 ||
@@ -146,7 +147,7 @@ bench(const char *conf, int n, GError **e)
 	    !(hal = hal_manager_new(cfg, ignore_state, NULL, e)))
 		goto out;
 	CardsDeps deps = { { st, hal, cfg, regions, key }, layout, signer, NULL };
-	if (!(pe = print_engine_new(&deps, e)))
+	if (!(stock = stock_new(cfg, st, hal, e)) || !(pe = print_engine_new(&deps, stock, e)))
 		goto out;
 	/* Let the manager open the printers before the clock starts. */
 	gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
@@ -169,6 +170,7 @@ out:
 	print_engine_stop(pe);
 	hal_manager_free(hal);
 	print_engine_free(pe);
+	stock_free(stock);
 	crypto_signer_free(signer);
 	card_layout_free(layout);
 	region_db_free(regions);

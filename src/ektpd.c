@@ -22,6 +22,7 @@
 #include "core/enroll.h"
 #include "core/region.h"
 #include "core/selftest.h"
+#include "core/stock.h"
 #include "crypto/crypto.h"
 #include "hal/manager.h"
 #include "store/store.h"
@@ -53,6 +54,7 @@ typedef struct {
 	GBytes *ca_pem;
 	uint8_t key[CRYPTO_KEY_LEN]; /* the workstation key */
 	PrintEngine *print;
+	Stock *stock;
 	ApiServer *api;
 	GMainLoop *loop;
 } Daemon;
@@ -242,7 +244,10 @@ run(Daemon *d)
 		goto fail;
 	CardsDeps cards = { { d->store, d->hal, d->cfg, d->regions, d->key }, d->layout, d->signer,
 			    d->ca_pem };
-	d->print = print_engine_new(&cards, &e);
+	d->stock = stock_new(d->cfg, d->store, d->hal, &e);
+	if (!d->stock)
+		goto fail;
+	d->print = print_engine_new(&cards, d->stock, &e);
 	if (!d->print)
 		goto fail;
 	ApiDeps deps = {
@@ -256,6 +261,7 @@ run(Daemon *d)
 		.signer = d->signer,
 		.ca_pem = d->ca_pem,
 		.print = d->print,
+		.stock = d->stock,
 		.started_at = auth_now(d->auth),
 	};
 	d->api = api_server_new(&deps, &e);
@@ -288,6 +294,7 @@ run(Daemon *d)
 	print_engine_stop(d->print);
 	hal_manager_free(d->hal);
 	print_engine_free(d->print);
+	stock_free(d->stock);
 	g_main_loop_unref(d->loop);
 	on_checkpoint(d);
 	auth_free(d->auth);
@@ -306,6 +313,7 @@ fail:
 	print_engine_stop(d->print);
 	hal_manager_free(d->hal);
 	print_engine_free(d->print);
+	stock_free(d->stock);
 	auth_free(d->auth);
 	store_close(d->store);
 	region_db_free(d->regions);
@@ -383,7 +391,7 @@ main(int argc, char **argv)
 		g_error_free(e);
 		return 1;
 	}
-	if (!hal_config_check(d.cfg, &e)) {
+	if (!hal_config_check(d.cfg, &e) || !stock_config_check(d.cfg, &e)) {
 		fprintf(stderr, "%s\n", e->message);
 		g_error_free(e);
 		cfg_free(d.cfg);

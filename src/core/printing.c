@@ -42,6 +42,8 @@ struct Lane {
 	gboolean busy;       /* a step of the current card, a reject or a recovery runs */
 	gboolean recover;    /* cards this printer began are not settled yet */
 	gboolean dirty;      /* after an error: reject a card left inside before the next */
+	char *reconcile;     /* compare the stock ledger with the printer when idle: why, or NULL */
+	const char *advisory; /* the stock's reason shown in the printer's state, or NULL */
 	char *waiting;       /* why no card starts now ("printer1: media-jam …"), or NULL */
 	char *last_error;    /* the last card error with its action, or NULL */
 	Job *cur;            /* the card in the printer */
@@ -57,10 +59,12 @@ struct Lane {
 
 struct PrintEngine {
 	CardsDeps deps;
+	Stock *stock;
 	GPtrArray *lanes; /* Lane* */
 	guint pump_src;
 	gboolean stopping;
 	int building; /* worker threads still building a card */
+	gboolean settled; /* a batch finished: every printer reconciles its stock when idle */
 };
 
 static void pump(Lane *lane);
@@ -129,6 +133,7 @@ typedef struct PhaseChange {
 	const char *record_state; /* NULL: leave the record */
 	const char *record_reason;
 	gboolean retry;           /* give the record another card in its batch */
+	gboolean unprinted;       /* the printer's ribbon count says the card was not printed */
 	const char *audit;        /* an audit action, or NULL */
 	struct PhaseChange *also; /* written first, in the same transaction */
 } PhaseChange;
@@ -140,8 +145,14 @@ phase_txn(Store *st, void *data, GError **error)
 	if (c->also && phase_txn(st, c->also, error) < 0)
 		return -1;
 	const StorePrintCard *row = c->job->row;
+	PrintEngine *pe = c->job->lane->pe;
 	gint64 now = now_s();
 	if (store_print_card_phase(st, row->id, c->phase, c->cause, c->begin, now, error) < 0)
+		return -1;
+	/* What the step takes from the stock, in the same transaction. */
+	if (stock_card_phase(pe->stock, row->printer, row->id, c->phase, error) < 0)
+		return -1;
+	if (c->unprinted && stock_card_unprinted(pe->stock, row->printer, row->id, error) < 0)
 		return -1;
 	if (c->retry && store_print_card_add(st, row->batch, row->record, now, error) < 0)
 		return -1;
@@ -156,7 +167,10 @@ phase_txn(Store *st, void *data, GError **error)
 		if (audit_append(st, &daemon_actor, c->audit, target, "ok", detail, now, error) < 0)
 			return -1;
 	}
-	return store_print_batches_settle(st, now, error) < 0 ? -1 : 0;
+	int settled = store_print_batches_settle(st, now, error);
+	if (settled > 0)
+		pe->settled = TRUE;
+	return settled < 0 ? -1 : 0;
 }
 
 /* Journals C; on failure the lane stops (nothing is started unjournaled). */
@@ -178,7 +192,8 @@ journal(Lane *lane, PhaseChange *c)
 /* The card of JOB is spoiled by CAUSE: logged, its record given another card
  * in the batch while retries last, else left spoiled for a supervisor. */
 static void
-journal_spoiled(Lane *lane, Job *job, const char *cause, gboolean after_crash)
+journal_spoiled(Lane *lane, Job *job, const char *cause, gboolean after_crash,
+		gboolean unprinted)
 {
 	PrintEngine *pe = lane->pe;
 	const StorePrintCard *row = job->row;
@@ -188,7 +203,11 @@ journal_spoiled(Lane *lane, Job *job, const char *cause, gboolean after_crash)
 	g_autoptr(StorePrintBatch) batch = NULL;
 	store_print_batch_get(store_of(pe), row->batch, &batch, NULL);
 	gboolean running = batch && strcmp(batch->state, "running") == 0;
-	PhaseChange c = { .job = job, .phase = "spoiled", .cause = cause, .audit = "print.spoiled" };
+	PhaseChange c = { .job = job,
+			  .phase = "spoiled",
+			  .cause = cause,
+			  .audit = "print.spoiled",
+			  .unprinted = unprinted };
 	if (after_crash) {
 		/* Printing stopped under the card: the record goes back to the queue. */
 		c.record_state = "print_ready";
@@ -209,6 +228,7 @@ typedef struct {
 	Lane *lane;
 	GPtrArray *cards; /* StorePrintCard*, this printer's begun cards */
 	int inside;       /* the printer's word: a card is in it */
+	gint64 ribbon;    /* and its ribbon prints left (-1 unknown) */
 } Recovery;
 
 static void
@@ -262,7 +282,11 @@ recovery_settle(Recovery *r)
 				"interrupted in phase %s (%s)", phase,
 				r->inside ? "card left in the printer, sent to the reject box"
 					  : "card no longer in the printer");
-			journal_spoiled(lane, &job, cause, TRUE);
+			/* Begun printing: whether the ribbon moved, the printer's count says. */
+			gboolean unprinted =
+				strcmp(phase, "printed") == 0 && r->ribbon >= 0 &&
+				r->ribbon == stock_ribbon_left(lane->pe->stock, lane->printer) + 1;
+			journal_spoiled(lane, &job, cause, TRUE, unprinted);
 		}
 	}
 	g_ptr_array_unref(r->cards);
@@ -300,6 +324,7 @@ recovery_status(const HalInfo *info, GError *error, void *data)
 		return;
 	}
 	r->inside = info->card_inside;
+	r->ribbon = info->supply_remaining;
 	recovery_settle(r);
 }
 
@@ -339,16 +364,22 @@ recovery_start(Lane *lane)
 
 /* ---- one card's steps ---- */
 
+static int
+requeue_txn(Store *st, void *data, GError **error)
+{
+	Job *job = data;
+	/* A blank taken for a pick that never happened goes back with it. */
+	if (stock_card_phase(job->lane->pe->stock, job->lane->printer, job->row->id, "queued",
+			     error) < 0)
+		return -1;
+	return store_print_card_requeue(st, job->row->id, now_s(), error);
+}
+
 /* JOB's card was not begun after all: back to the queue, for any printer. */
 static void
 requeue(Lane *lane, Job *job)
 {
-	GError *e = NULL;
-	if (store_print_card_requeue(store_of(lane->pe), job->row->id, now_s(), &e) < 0) {
-		g_warning("printing: %s: card %" G_GINT64_FORMAT " not put back in the queue: %s",
-			  lane->printer, job->row->id, e->message);
-		g_error_free(e);
-	}
+	in_txn(store_of(lane->pe), requeue_txn, job, "card back to the queue");
 }
 
 /* Ends the current card; the lane looks for the next one. */
@@ -398,7 +429,7 @@ card_failed(Lane *lane, const char *step, GError *error, gboolean stop)
 		set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, error->message));
 		return;
 	}
-	journal_spoiled(lane, job, cause, FALSE);
+	journal_spoiled(lane, job, cause, FALSE, FALSE);
 	if (stop)
 		set_text(&lane->waiting, g_strdup_printf("%s: %s", lane->printer, error->message));
 	hal_manager_card_move(hal_of(lane->pe), lane->printer, HAL_CARD_REJECT, after_reject, lane);
@@ -689,6 +720,16 @@ blocked(Lane *lane)
 	return NULL;
 }
 
+static void
+reconciled(GError *error, void *data)
+{
+	(void)error; /* logged and kept as alerts by the stock */
+	Lane *lane = data;
+	lane->busy = FALSE;
+	if (!lane->pe->stopping)
+		pump(lane);
+}
+
 /* Moves LANE on as far as it can go now. */
 static void
 pump(Lane *lane)
@@ -697,6 +738,38 @@ pump(Lane *lane)
 	if (pe->stopping || lane->busy)
 		return;
 	char *why = blocked(lane);
+	if (!why && !lane->recover && !lane->dirty) {
+		if (pe->settled) {
+			pe->settled = FALSE;
+			for (guint i = 0; i < pe->lanes->len; i++) {
+				Lane *l = pe->lanes->pdata[i];
+				if (!l->reconcile)
+					l->reconcile = g_strdup("batch finished");
+			}
+		}
+		/* The ledger and the printer's counters agree only between cards. */
+		if (lane->reconcile && !lane->cur) {
+			g_autofree char *source = g_steal_pointer(&lane->reconcile);
+			if (lane->next && lane->next->built) {
+				requeue(lane, lane->next);
+				job_free(lane->next);
+				lane->next = NULL;
+			}
+			if (!lane->next) {
+				lane->busy = TRUE;
+				stock_reconcile(pe->stock, lane->printer, source, reconciled, lane);
+				return;
+			}
+			lane->reconcile = g_steal_pointer(&source);
+		}
+		const char *keyword;
+		why = stock_blocked_keyword(pe->stock, lane->printer, &keyword);
+		/* The printer's own state shows why the stock holds it back. */
+		if (g_strcmp0(keyword, lane->advisory) != 0) {
+			lane->advisory = keyword;
+			hal_manager_set_advisory(hal_of(pe), lane->printer, keyword, why);
+		}
+	}
 	if (why) {
 		set_text(&lane->waiting, why);
 		/* A card left inside keeps a printer in fault (a jam, after a crash):
@@ -721,8 +794,9 @@ pump(Lane *lane)
 	}
 	if (lane->recover || lane->dirty) {
 		set_text(&lane->waiting, NULL);
-		if (recovery_start(lane))
-			return;
+		if (!recovery_start(lane))
+			pump(lane); /* nothing to settle: look again, the stock included */
+		return;
 	}
 	set_text(&lane->waiting, NULL);
 	while (!lane->cur && !lane->busy) {
@@ -758,6 +832,7 @@ lane_free(Lane *lane)
 	job_free(lane->finished);
 	g_free(lane->printer);
 	g_free(lane->encoder);
+	g_free(lane->reconcile);
 	g_free(lane->waiting);
 	g_free(lane->last_error);
 	g_free(lane);
@@ -798,13 +873,14 @@ device_option(const EktpConfig *cfg, const char *name, const char *key)
 }
 
 PrintEngine *
-print_engine_new(const CardsDeps *deps, GError **error)
+print_engine_new(const CardsDeps *deps, Stock *stock, GError **error)
 {
 	const EktpConfig *cfg = deps->enroll.cfg;
 	if (check_settings(cfg, error) < 0)
 		return NULL;
 	PrintEngine *pe = g_new0(PrintEngine, 1);
 	pe->deps = *deps;
+	pe->stock = stock;
 	pe->lanes = g_ptr_array_new_with_free_func((GDestroyNotify)lane_free);
 	g_autoptr(GPtrArray) devices = hal_manager_list(hal_of(pe));
 	for (guint i = 0; i < devices->len; i++) {
@@ -830,6 +906,7 @@ print_engine_new(const CardsDeps *deps, GError **error)
 		lane->printer = g_strdup(info->name);
 		lane->encoder = g_strdup(encoder);
 		lane->recover = TRUE;
+		lane->reconcile = g_strdup("start");
 		g_ptr_array_add(pe->lanes, lane);
 	}
 	GError *e = NULL;
@@ -1096,6 +1173,13 @@ lane_view_free(PrintLaneView *v)
 	g_free(v->last_error);
 	store_print_card_free(v->card);
 	g_free(v);
+}
+
+gboolean
+print_lane_busy(PrintEngine *pe, const char *printer)
+{
+	Lane *lane = find_lane(pe, printer);
+	return lane && (lane->cur || lane->busy || lane->recover);
 }
 
 GPtrArray *

@@ -27,6 +27,7 @@
 
 #include "core/audit.h"
 #include "core/cards.h"
+#include "core/stock.h"
 
 #define PRINT_ERROR (print_error_quark())
 GQuark print_error_quark(void);
@@ -44,8 +45,9 @@ typedef struct PrintEngine PrintEngine;
 /* Checks the printers (each needs an "encoder" naming an encoder device) and
  * the [print] settings, forgets claims on cards not begun, and starts
  * settling any card a previous run left begun.  DEPS is copied; what it
- * points to is borrowed for the engine's life. */
-PrintEngine *print_engine_new(const CardsDeps *deps, GError **error);
+ * points to, and STOCK (whose ledger every card's steps draw on, and which
+ * may stop a printer), are borrowed for the engine's life. */
+PrintEngine *print_engine_new(const CardsDeps *deps, Stock *stock, GError **error);
 /* Starts no new step; waits for cards being built.  A card in the printer
  * stays journaled as begun and is settled at the next start. */
 void print_engine_stop(PrintEngine *pe);
@@ -61,6 +63,9 @@ int print_batch_cancel(PrintEngine *pe, const AuditActor *who, gint64 id, GError
 /* A printed or spoiled record back to print_ready for another card (supervisor). */
 int print_reprint(PrintEngine *pe, const AuditActor *who, gint64 record, const char *reason,
 		  GError **error);
+
+/* Whether PRINTER has a card in it, or its lane is settling or checking one. */
+gboolean print_lane_busy(PrintEngine *pe, const char *printer);
 
 /* What one printer is doing, for a view; free with the array. */
 typedef struct {
