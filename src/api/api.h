@@ -15,6 +15,7 @@
 #include "core/printing.h"
 #include "card/render.h"
 #include "core/region.h"
+#include "core/stock.h"
 #include "crypto/crypto.h"
 #include "hal/manager.h"
 #include "store/store.h"
@@ -32,6 +33,7 @@ typedef struct {
 	const CryptoSigner *signer;    /* the document signer of chips */
 	GBytes *ca_pem;                /* the CA certificate(s) chips verify against */
 	PrintEngine *print;            /* batch printing */
+	Stock *stock;                  /* the consumables ledger */
 	gint64 started_at;     /* unix seconds */
 } ApiDeps;
 

@@ -75,6 +75,10 @@ void api_reply_error(ApiRequest *req, guint status, const char *code, const char
 /* Maps an AUTH_ERROR or STORE_ERROR to its status; FIELD names the input at fault. */
 void api_reply_gerror(ApiRequest *req, const GError *error, const char *field);
 void api_defer(ApiRequest *req);
+/* Answers with BYTES (borrowed) of CONTENT_TYPE instead of JSON, and frees REQ. */
+void api_reply_bytes(ApiRequest *req, guint status, const char *content_type, GBytes *bytes);
+/* Whether the request's Accept header admits TYPE ("image/png"); TRUE without one. */
+gboolean api_accepts(const ApiRequest *req, const char *type);
 
 /* The {name} segment as a positive id, or 0 after answering 404 "no WHAT …". */
 gint64 api_param_id(ApiRequest *req, const char *what);
@@ -148,6 +152,19 @@ void api_h_print_cancel(ApiRequest *req);
 void api_h_print_jobs(ApiRequest *req);
 void api_h_records_reprint(ApiRequest *req);
 void api_h_cards_encode(ApiRequest *req);
+void api_h_stock_list(ApiRequest *req);
+void api_h_stock_forecast(ApiRequest *req);
+void api_h_stock_items(ApiRequest *req);
+void api_h_stock_receive(ApiRequest *req);
+void api_h_stock_load(ApiRequest *req);
+void api_h_stock_adjust(ApiRequest *req);
+void api_h_stock_spoil(ApiRequest *req);
+void api_h_stock_history(ApiRequest *req);
+void api_h_stock_alerts(ApiRequest *req);
+void api_h_stock_rations(ApiRequest *req);
+void api_h_stock_chart(ApiRequest *req);
+void api_h_stock_report(ApiRequest *req);
+void api_h_devices_clean(ApiRequest *req);
 
 /* A JSON string node for a time, or null for 0. */
 JsonNode *api_time_node(gint64 unix_s);

@@ -120,7 +120,69 @@ static const ApiField jobs_query[] = {
 	{ "limit", API_INT, FALSE, 1, 1000 },
 	{ NULL },
 };
+
+/* Quantities are only checked for being whole here: the ledger refuses zero, negative and
+ * absurd ones ([stock] max_quantity) with a message that says which rule they break. */
+#define QTY_FIELD(req) { "qty", API_INT, req, G_MININT64, G_MAXINT64 }
+#define ITEM_FIELD { "item", API_STRING, TRUE, 1, 64 }
+#define LOCATION_FIELD { "location", API_STRING, TRUE, 1, 64 }
+#define PRINTER_FIELD { "printer", API_STRING, TRUE, 1, 64 }
+static const ApiField receive_body[] = {
+	ITEM_FIELD,
+	QTY_FIELD(TRUE),
+	{ "lot", API_STRING, FALSE, 1, 64 },
+	{ "supplier", API_STRING, FALSE, 1, 200 },
+	{ "date", API_STRING, FALSE, 10, 10 },
+	{ "serial_first", API_STRING, FALSE, 1, 64 },
+	{ "serial_last", API_STRING, FALSE, 1, 64 },
+	{ "location", API_STRING, FALSE, 1, 64 },
+	{ NULL },
+};
+static const ApiField load_body[] = {
+	PRINTER_FIELD,
+	ITEM_FIELD,
+	QTY_FIELD(FALSE),
+	{ NULL },
+};
+static const ApiField adjust_body[] = {
+	ITEM_FIELD,
+	LOCATION_FIELD,
+	QTY_FIELD(TRUE),
+	{ "reason", API_STRING, TRUE, 1, 500 },
+	{ NULL },
+};
+static const ApiField spoil_body[] = {
+	ITEM_FIELD,
+	LOCATION_FIELD,
+	QTY_FIELD(TRUE),
+	{ "cause", API_STRING, TRUE, 1, 200 },
+	{ NULL },
+};
+static const ApiField ration_body[] = {
+	PRINTER_FIELD,
+	{ "daily", API_INT, TRUE, 0, 100000 },
+	{ "hourly", API_INT, TRUE, 0, 10000 },
+	{ NULL },
+};
+static const ApiField stock_history_query[] = {
+	{ "item", API_STRING, FALSE, 1, 64 },
+	{ "limit", API_INT, FALSE, 1, 1000 },
+	{ NULL },
+};
+static const ApiField stock_report_query[] = {
+	{ "from", API_STRING, FALSE, 10, 10 },
+	{ "to", API_STRING, FALSE, 10, 10 },
+	{ "months", API_INT, FALSE, 1, 60 },
+	{ NULL },
+};
+static const ApiField chart_query[] = {
+	{ "days", API_INT, FALSE, 7, 365 },
+	{ NULL },
+};
+
 #define DESK (ROLE_OPERATOR | ROLE_SUPERVISOR)
+/* Who may look at the stock: the desk, and the technician who loads and cleans printers. */
+#define VIEW (DESK | ROLE_TECHNICIAN)
 #define CAPTURE_ROUTES(m)                                                                      \
 	{ "POST", "/v1/enrollments/{name}/capture/" m, "enroll.capture", DESK, API_MUTATES,    \
 	  capture_body, NULL, api_h_enroll_capture, "one " m " capture attempt from a device" }, \
@@ -160,6 +222,9 @@ const ApiRoute api_routes[] = {
 	{ "GET", "/v1/devices/{name}/selftests", "device.selftests",
 	  ROLE_TECHNICIAN | ROLE_SUPERVISOR, 0, NULL, history_query, api_h_devices_selftests,
 	  "the device's self-test history, newest first" },
+	{ "POST", "/v1/devices/{name}/clean", "device.clean", ROLE_TECHNICIAN, API_MUTATES,
+	  empty_body, NULL, api_h_devices_clean,
+	  "run a printer's cleaning cycle, using a cleaning card (no card inside)" },
 	{ "POST", "/v1/enrollments", "enroll.start", DESK, API_MUTATES, enroll_body, NULL,
 	  api_h_enroll_start, "validate demographics and open a capture session" },
 	{ "GET", "/v1/enrollments", "enroll.list", DESK, 0, NULL, NULL, api_h_enroll_list,
@@ -207,8 +272,34 @@ const ApiRoute api_routes[] = {
 	  empty_body, NULL, api_h_print_cancel, "drop a batch's cards not yet begun" },
 	{ "GET", "/v1/print/jobs", "print.jobs", DESK | ROLE_TECHNICIAN, 0, NULL, jobs_query,
 	  api_h_print_jobs, "what each printer is doing and why, and the batches" },
+	{ "GET", "/v1/stock", "stock.list", VIEW, 0, NULL, NULL, api_h_stock_list,
+	  "consumables on hand and runout forecast, printers' rations, last alerts" },
+	{ "GET", "/v1/stock/forecast", "stock.forecast", VIEW, 0, NULL, NULL,
+	  api_h_stock_forecast, "each item's rate of use, days left and runout date" },
+	{ "GET", "/v1/stock/items", "stock.items", VIEW, 0, NULL, NULL, api_h_stock_items,
+	  "the consumables catalogue: units, packs, prices, thresholds" },
+	{ "POST", "/v1/stock/receive", "stock.receive", ROLE_SUPERVISOR, API_MUTATES,
+	  receive_body, NULL, api_h_stock_receive, "record a delivery into the storeroom" },
+	{ "POST", "/v1/stock/load", "stock.load", ROLE_SUPERVISOR, API_MUTATES, load_body, NULL,
+	  api_h_stock_load, "move blank cards, a ribbon or a film into a printer" },
+	{ "POST", "/v1/stock/adjust", "stock.adjust", ROLE_SUPERVISOR, API_MUTATES, adjust_body,
+	  NULL, api_h_stock_adjust, "correct an item's count at a location, with a reason" },
+	{ "POST", "/v1/stock/spoil", "stock.spoil", ROLE_SUPERVISOR, API_MUTATES, spoil_body, NULL,
+	  api_h_stock_spoil, "write off spoiled stock at a location, with its cause" },
+	{ "GET", "/v1/stock/history", "stock.history", VIEW, 0, NULL, stock_history_query,
+	  api_h_stock_history, "ledger movements, newest first, of one item or all" },
+	{ "GET", "/v1/stock/alerts", "stock.alerts", VIEW, 0, NULL, jobs_query,
+	  api_h_stock_alerts, "where the ledger and a printer's own counters differ" },
+	{ "POST", "/v1/stock/rations", "stock.ration", ROLE_SUPERVISOR, API_MUTATES, ration_body,
+	  NULL, api_h_stock_rations, "set a printer's daily card quota and cards-per-hour limit" },
+	{ "GET", "/v1/stock/chart", "stock.chart", ROLE_SUPERVISOR | ROLE_TECHNICIAN, 0, NULL,
+	  chart_query, api_h_stock_chart, "a PNG chart of each item's level and its forecast" },
 	{ "GET", "/v1/reports/coverage", "report.coverage", ROLE_SUPERVISOR | ROLE_ADMIN, 0, NULL,
 	  coverage_query, api_h_report_coverage, "records per kecamatan or day against the target" },
+	/* After /v1/reports/coverage: the first route that matches a path takes it. */
+	{ "GET", "/v1/reports/{name}", "report.stock", ROLE_SUPERVISOR, 0, NULL,
+	  stock_report_query, api_h_stock_report,
+	  "cards and consumables: daily, monthly, spoilage or procurement" },
 };
 const size_t api_n_routes = G_N_ELEMENTS(api_routes);
 

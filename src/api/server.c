@@ -17,6 +17,7 @@
 #include "core/printing.h"
 #include "core/cards.h"
 #include "core/enroll.h"
+#include "core/stock.h"
 #include "util/timefmt.h"
 #include "util/version.h"
 
@@ -78,6 +79,42 @@ api_reply(ApiRequest *req, guint status, JsonNode *node)
 			  req->route ? req->route->path : "", status);
 	json_node_unref(node);
 	request_free(req);
+}
+
+void
+api_reply_bytes(ApiRequest *req, guint status, const char *content_type, GBytes *bytes)
+{
+	if (!req->gone) {
+		soup_server_message_set_status(req->msg, status, NULL);
+		soup_message_headers_set_content_type(
+			soup_server_message_get_response_headers(req->msg), content_type, NULL);
+		soup_message_body_append_bytes(soup_server_message_get_response_body(req->msg),
+					       bytes);
+		soup_server_message_unpause(req->msg);
+	}
+	request_free(req);
+}
+
+gboolean
+api_accepts(const ApiRequest *req, const char *type)
+{
+	SoupMessageHeaders *h = soup_server_message_get_request_headers(req->msg);
+	const char *accept = soup_message_headers_get_list(h, "Accept");
+	if (!accept)
+		return TRUE;
+	const char *slash = strchr(type, '/');
+	g_autofree char *any_sub = g_strdup_printf("%.*s/*", slash ? (int)(slash - type) : 0, type);
+	GSList *types = soup_header_parse_quality_list(accept, NULL);
+	gboolean ok = FALSE;
+	for (GSList *l = types; l && !ok; l = l->next) {
+		const char *t = l->data;
+		size_t len = strcspn(t, "; \t");
+		ok = (len == strlen(type) && g_ascii_strncasecmp(t, type, len) == 0) ||
+		     (len == strlen(any_sub) && g_ascii_strncasecmp(t, any_sub, len) == 0) ||
+		     (len == 3 && strncmp(t, "*/*", 3) == 0);
+	}
+	soup_header_free_list(types);
+	return ok;
 }
 
 static JsonNode *
@@ -174,6 +211,22 @@ api_reply_gerror(ApiRequest *req, const GError *error, const char *field)
 			[PRINT_ERROR_NOTHING] = { 409, "nothing_to_print" },
 			[PRINT_ERROR_NO_PRINTER] = { 409, "no_printer" },
 			[PRINT_ERROR_CONFIG] = { 500, "config" },
+		};
+		if ((gsize)error->code < G_N_ELEMENTS(map)) {
+			status = map[error->code].status;
+			code = map[error->code].code;
+		}
+	} else if (error->domain == STOCK_ERROR) {
+		static const struct {
+			guint status;
+			const char *code;
+		} map[] = {
+			[STOCK_ERROR_INVALID] = { 400, "invalid_value" },
+			[STOCK_ERROR_NOT_FOUND] = { 404, "not_found" },
+			[STOCK_ERROR_SHORT] = { 409, "not_enough" },
+			[STOCK_ERROR_STATE] = { 409, "conflict" },
+			[STOCK_ERROR_CONFIG] = { 500, "config" },
+			[STOCK_ERROR_DEVICE] = { 502, "device_error" },
 		};
 		if ((gsize)error->code < G_N_ELEMENTS(map)) {
 			status = map[error->code].status;

@@ -3,8 +3,9 @@
  * What every ektpctl command file shares: the shape of a command (the table in ektpctl.c lists
  * them all), the state of one run, the exit codes, and the helpers that send a request and read
  * the API's JSON. Commands live in ektpctl.c (accounts, audit, devices), enroll.c (enrollment
- * sessions) and records.c (records, supervisor decisions, reports); each file exports only its
- * cmd_* functions, which the table names.
+ * sessions), records.c (records, supervisor decisions, reports), printing.c (print batches) and
+ * stock.c (consumables, rations, cleaning, stock reports); each file exports only its cmd_*
+ * functions, which the table names.
  */
 #ifndef EKTPCTL_CTL_H
 #define EKTPCTL_CTL_H
@@ -16,7 +17,7 @@
 
 #include "ektpctl/client.h"
 
-#define CMD_MAX_ARGS 2
+#define CMD_MAX_ARGS 3
 #define CMD_MAX_OPTS 5
 #define HTTP_BAD_REQUEST 400
 #define HTTP_UNAUTHORIZED 401
@@ -43,7 +44,7 @@ struct cmd_opt {
 
 struct cmd {
 	const char *words;              /* the command's words, e.g. "user add" */
-	const char *args[CMD_MAX_ARGS]; /* required positional arguments, by metavar */
+	const char *args[CMD_MAX_ARGS]; /* positional arguments, by metavar; "[ITEM]" is optional */
 	struct cmd_opt opts[CMD_MAX_OPTS];
 	bool token; /* send the stored session token; a 401 then means "log in" */
 	int (*run)(struct ctx *c);
@@ -54,7 +55,7 @@ struct cmd {
 /* One run of ektpctl: the command, its parsed arguments and the connection. */
 struct ctx {
 	const struct cmd *cmd;
-	const char *args[CMD_MAX_ARGS]; /* borrowed from argv */
+	const char *args[CMD_MAX_ARGS]; /* borrowed from argv; NULL for an optional one not given */
 	const char *opts[CMD_MAX_OPTS]; /* borrowed from argv; NULL when not given */
 	bool json;
 	const char *socket_path; /* borrowed from main */
@@ -162,5 +163,19 @@ int cmd_print_cancel(struct ctx *c);
 int cmd_jobs(struct ctx *c);
 int cmd_reprint(struct ctx *c);
 int cmd_report_coverage(struct ctx *c);
+/* stock.c */
+int cmd_stock(struct ctx *c);
+int cmd_stock_receive(struct ctx *c);
+int cmd_stock_load(struct ctx *c);
+int cmd_stock_adjust(struct ctx *c);
+int cmd_stock_spoil(struct ctx *c);
+int cmd_stock_history(struct ctx *c);
+int cmd_stock_forecast(struct ctx *c);
+int cmd_stock_items(struct ctx *c);
+int cmd_stock_alerts(struct ctx *c);
+int cmd_ration(struct ctx *c);
+int cmd_clean(struct ctx *c);
+int cmd_report_stock(struct ctx *c);
+int cmd_report(struct ctx *c);
 
 #endif

@@ -6,8 +6,10 @@
  * The command table below is the one list of commands: the parser matches its words, and the
  * general --help, each command's usage line and `ektpctl help COMMAND` are all generated from
  * it. The commands for accounts, the audit log and devices are here; enrollment sessions are in
- * enroll.c, records, supervisor decisions and reports in records.c (ctl.h holds what they
- * share). ektpctl shares no code with the daemon; the API's JSON (docs/api.md) is the contract.
+ * enroll.c, records, supervisor decisions and reports in records.c, print batches in
+ * printing.c, consumables, rations, cleaning and the stock reports in stock.c (ctl.h holds
+ * what they share). ektpctl shares no code with the daemon; the API's JSON (docs/api.md) is
+ * the contract.
  *
  * Exit codes: 0 done, 1 refused or failed, 2 usage error, 3 the daemon cannot be reached.
  */
@@ -227,6 +229,83 @@ static const struct cmd commands[] = {
 	  .summary = "queue a printed or spoiled record for another card",
 	  .help = "Puts record ID (printed, or spoiled after its retries) back to print_ready for\n"
 		  "another card. Audited. Supervisor only." },
+	{ .words = "stock receive", .args = { "ITEM", "QTY" }, .token = true,
+	  .run = cmd_stock_receive,
+	  .opts = { { "lot", "LOT", false, "the supplier's lot number" },
+		    { "supplier", "NAME", false, "who delivered it" },
+		    { "date", "DATE", false, "the day it arrived, YYYY-MM-DD (default today)" },
+		    { "serials", "FIRST-LAST", false, "blank cards: the lot's serial numbers" } },
+	  .summary = "record a delivery into the storeroom",
+	  .help = "Records QTY of ITEM received into the storeroom, in the item's storeroom unit\n"
+		  "(cards, rolls, cleaning cards: see `ektpctl stock items`). Deliveries go to\n"
+		  "the storeroom only; `ektpctl stock load` moves them into a printer.\n"
+		  "Supervisor only." },
+	{ .words = "stock load", .args = { "PRINTER", "ITEM" }, .token = true,
+	  .run = cmd_stock_load,
+	  .opts = { { "qty", "N", false, "blank cards: how many (default: fill the hopper)" } },
+	  .summary = "load blank cards, a ribbon or a film into a printer",
+	  .help = "Moves ITEM from the storeroom into PRINTER. Blank cards: N of them, or as many\n"
+		  "as fill the hopper to [stock] hopper_capacity. A ribbon or a film: one roll;\n"
+		  "what was left of the roll it replaces is written off. Supervisor only." },
+	{ .words = "stock adjust", .args = { "ITEM", "LOCATION", "QTY" }, .token = true,
+	  .run = cmd_stock_adjust,
+	  .opts = { { "reason", "TEXT", true, "why the count was wrong, kept with the movement" } },
+	  .summary = "correct an item's count at a location",
+	  .help = "Adds QTY to ITEM at LOCATION (storeroom or a printer), in the unit it is\n"
+		  "counted in there: -3 takes three away, 5 or +5 adds five. The count may not go\n"
+		  "below zero. Supervisor only." },
+	{ .words = "stock spoil", .args = { "ITEM", "LOCATION", "QTY" }, .token = true,
+	  .run = cmd_stock_spoil,
+	  .opts = { { "cause", "TEXT", true,
+		      "chip failure, misprint, jam, test card, power loss, damaged..." } },
+	  .summary = "write off spoiled stock at a location",
+	  .help = "Writes off QTY of ITEM at LOCATION (storeroom or a printer) as spoiled, with\n"
+		  "its cause; the spoilage report counts it under that cause. Supervisor only." },
+	{ .words = "stock history", .args = { "[ITEM]" }, .token = true, .run = cmd_stock_history,
+	  .opts = { { "limit", "N", false, "at most N movements, 1 to 1000 (default 50)" } },
+	  .summary = "list the ledger's movements, newest first",
+	  .help = "Lists the movements of ITEM, or of every item: when, what (receive, load,\n"
+		  "unload, consume, return, spoil, adjust, clean), where, how much, by whom, and\n"
+		  "the lot, supplier, cause, reason or card behind it. Operator, supervisor or\n"
+		  "technician." },
+	{ .words = "stock forecast", .token = true, .run = cmd_stock_forecast,
+	  .summary = "show each item's use per day, days left and runout",
+	  .help = "For each item in the storeroom, in each printer and in all: how much is used\n"
+		  "per day over the last [stock] forecast_days days (recent days weigh more), how\n"
+		  "many days what is on hand lasts at that rate and the day it runs out.\n"
+		  "Operator, supervisor or technician." },
+	{ .words = "stock items", .token = true, .run = cmd_stock_items,
+	  .summary = "list the consumables catalogue",
+	  .help = "Lists the catalogue's items (the configuration's [item NAME] sections): kind,\n"
+		  "storeroom unit, prints per roll, pack size, price per unit in rupiah, and the\n"
+		  "low and critical thresholds. Operator, supervisor or technician." },
+	{ .words = "stock alerts", .token = true, .run = cmd_stock_alerts,
+	  .opts = { { "limit", "N", false, "at most N alerts, 1 to 1000 (default 50)" } },
+	  .summary = "list where the ledger and printers' counters differed",
+	  .help = "After each batch and each self-test the ledger is compared with the printer's\n"
+		  "own counters; a difference is kept as an alert with both figures. Lists them,\n"
+		  "newest first. Operator, supervisor or technician." },
+	{ .words = "stock", .token = true, .run = cmd_stock,
+	  .summary = "show consumables on hand, printers' rations and alerts",
+	  .help = "One row per item and location (storeroom, each printer, all): on hand, unit,\n"
+		  "low, critical or empty flag, days left and runout date at the current rate.\n"
+		  "Then each printer: cards today and in the last hour against its ration, cards\n"
+		  "since cleaning against the threshold, the ribbon and film loaded and what\n"
+		  "blocks it; then the last reconciliation alerts. Operator, supervisor or\n"
+		  "technician." },
+	{ .words = "ration", .args = { "[PRINTER]" }, .token = true, .run = cmd_ration,
+	  .opts = { { "daily", "N", false, "cards a day, 0 for no quota" },
+		    { "hourly", "N", false, "cards an hour at most, 0 for no limit" } },
+	  .summary = "set or list the printers' daily and hourly card limits",
+	  .help = "With PRINTER sets both its daily card quota and its maximum of cards per hour\n"
+		  "(0 = none); the print scheduler starts no card past either. Supervisor only.\n"
+		  "Without PRINTER lists every printer's ration and what is left of it." },
+	{ .words = "clean", .args = { "PRINTER" }, .token = true, .run = cmd_clean,
+	  .summary = "run a printer's cleaning cycle",
+	  .help = "Runs PRINTER's cleaning cycle with a cleaning card from the storeroom, which\n"
+		  "the ledger consumes, and restarts its count of cards since cleaning: past\n"
+		  "[stock] clean_threshold a printer takes no new card until it is cleaned.\n"
+		  "Refused while a card is in the printer. Technician only." },
 	{ .words = "report coverage", .token = true, .run = cmd_report_coverage,
 	  .opts = { { "by", "kecamatan|day", false, "one row per kecamatan (default) or per day" },
 		    { "from", "DATE", false, "records created on or after DATE (YYYY-MM-DD)" },
@@ -235,6 +314,25 @@ static const struct cmd commands[] = {
 	  .help = "Counts the records by kecamatan or by day and sets them against the office's\n"
 		  "regency: population, the adult share, the target (people who must hold a\n"
 		  "KTP-el) and the share recorded so far. Supervisor or admin." },
+	{ .words = "report stock", .token = true, .run = cmd_report_stock,
+	  .opts = { { "chart", "FILE.png", true, "where to write the chart (replaced whole)" },
+		    { "days", "N", false, "days of history, 7 to 365 (default 60)" } },
+	  .summary = "chart each item's stock level and forecast into a PNG",
+	  .help = "Draws each item's total level over the last N days, with its forecast line and\n"
+		  "its low and critical thresholds, into FILE.png. Supervisor or technician." },
+	{ .words = "report", .args = { "daily|monthly|spoilage|procurement" }, .token = true,
+	  .run = cmd_report,
+	  .opts = { { "format", "table|csv|json", false, "how to print it (default table)" },
+		    { "from", "DATE", false, "first day, YYYY-MM-DD (daily, monthly, spoilage)" },
+		    { "to", "DATE", false, "last day, YYYY-MM-DD (daily, monthly, spoilage)" },
+		    { "months", "N", false, "procurement: months to cover, 1 to 60 (default 3)" } },
+	  .summary = "print a stock report: cards, spoilage, what to buy",
+	  .help = "daily: cards printed and spoiled and consumables used, per day and printer\n"
+		  "(default the last 7 days); monthly: the same per month (default the last 12);\n"
+		  "spoilage: spoiled cards and stock by cause (default the last 30 days);\n"
+		  "procurement: what to buy, in packs and rupiah, to cover N months at the\n"
+		  "current rate, for the budget request. CSV has a header row and no title.\n"
+		  "Supervisor only." },
 };
 
 static char *
@@ -421,6 +519,14 @@ parse_cmd_opt(struct ctx *c, int argc, char **argv, int *i)
 	return RC_OK;
 }
 
+/* A word that reads as a negative number ("-3") is an argument, not an option: a stock
+ * adjustment takes one. */
+static bool
+is_negative_number(const char *arg)
+{
+	return arg[0] == '-' && g_ascii_isdigit(arg[1]);
+}
+
 /* Fills c->args and c->opts from the words after the command's name. --json is accepted here
  * too, since that is where people tend to type it. */
 static int
@@ -435,7 +541,7 @@ parse_cmd_args(struct ctx *c, int argc, char **argv)
 			options = false;
 		} else if (options && strcmp(arg, "--json") == 0) {
 			c->json = true;
-		} else if (options && arg[0] == '-' && arg[1] != '\0') {
+		} else if (options && arg[0] == '-' && arg[1] != '\0' && !is_negative_number(arg)) {
 			int rc = parse_cmd_opt(c, argc, argv, &i);
 			if (rc != RC_OK)
 				return rc;
@@ -445,7 +551,7 @@ parse_cmd_args(struct ctx *c, int argc, char **argv)
 			return ctl_usage_error(cmd, "unexpected argument '%s'", arg);
 		}
 	}
-	if (npos < CMD_MAX_ARGS && cmd->args[npos])
+	if (npos < CMD_MAX_ARGS && cmd->args[npos] && cmd->args[npos][0] != '[')
 		return ctl_usage_error(cmd, "missing %s", cmd->args[npos]);
 	for (int k = 0; k < CMD_MAX_OPTS && cmd->opts[k].name; k++)
 		if (cmd->opts[k].required && !c->opts[k])
