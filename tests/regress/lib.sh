@@ -54,6 +54,16 @@ sim_devices() {
 	done
 }
 
+# stock_items CARDS PRINTS: a stock catalogue for write_conf in which every
+# printer starts with CARDS blank cards and a ribbon of PRINTS prints (the
+# simulated printer's ribbon holds 500), with more of each in the storeroom.
+stock_items() {
+	printf '[item blank-card]\\nkind = card\\nopening = storeroom:1000, printers:%s\\n' "$1"
+	printf '[item ribbon]\\nkind = ribbon\\nprints = %s\\n' "$2"
+	printf 'opening = storeroom:5, printers:%s\\n' "$2"
+	printf '[item cleaning-card]\\nkind = cleaning\\nopening = storeroom:5\\n'
+}
+
 teardown() {
 	if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
 		kill -TERM "$DAEMON_PID"

@@ -21,7 +21,7 @@ devices() {
 		printf '[device enc%s]\\ndriver = sim-encoder\\nserial = EN%s\\npoll_interval = 200\\n' "$d" "$d"
 	done
 }
-write_conf "$(devices)[print]\nelection_date = 2023-02-14\n"
+write_conf "$(devices)$(stock_items 100 500)[print]\nelection_date = 2023-02-14\n"
 start_daemon
 add_staff
 add_user sup supervisor 123456 "$ADMIN" || not_ok "add a supervisor"
@@ -142,7 +142,7 @@ is "an unknown batch is 404" "$STATUS" 404
 # settled; no record is printed twice, none is lost.
 stop_daemon
 DELAY=150
-write_conf "$(devices)"
+write_conf "$(devices)$(stock_items 100 500)"
 start_daemon
 api GET "/v1/records?state=printed&limit=1000" "" "$SUP"
 for id in $(jget '.records[].id'); do

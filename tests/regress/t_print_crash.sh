@@ -12,7 +12,11 @@
 #     the queue (print_ready) with no card left to print;
 #   - the emulators' finished cards, summed, equal the cards the journal marks
 #     done, and the cards they rejected equal the cards marked spoiled;
+#   - the stock ledger's blanks and ribbon prints used in each printer equal
+#     the cards that emulator picked and the prints its ribbon lost;
 #   - PRAGMA integrity_check is ok and the audit chain verifies.
+# At the end, a ribbon count made to differ on purpose (the emulator's ribbon
+# set 5 prints lower) is caught by the printer's self-test, with both figures.
 . "$(dirname "$0")/lib.sh"
 EMU="${EKTP_EMU_DIR:-$top/build/default/emu}/evoemu"
 SYNTH="${EKTP_EMU_DIR:-$top/build/default/emu}/synthpng"
@@ -53,7 +57,7 @@ for n in 1 2; do
 	devices="${devices}timeout = 30000\npoll_interval = 200\nencoder = enc$n\n"
 	devices="$devices[device enc$n]\ndriver = sim-encoder\nserial = EN$n\npoll_interval = 200\n"
 done
-write_conf "$devices"
+write_conf "$devices$(stock_items 100000 100000)[stock]\nmax_quantity = 1000000\n"
 start_daemon
 add_staff
 add_user sup supervisor 123456 "$ADMIN" || not_ok "add a supervisor"
@@ -91,7 +95,12 @@ is "$RECORDS records are print_ready" \
 
 q() { sqlite3 "$DB" "$1"; }
 begun=0 twice=0 lost=0 count_off=0 reject_off=0 inside=0 bad_integrity=0 broken_chain=0
-killed_done=0 killed_settled=0 stuck=0
+killed_done=0 killed_settled=0 stuck=0 cards_off=0 ribbon_off=0
+# used ITEM PRINTER: what the ledger shows PRINTER used of ITEM (consumed minus returned).
+used() {
+	q "SELECT coalesce(-SUM(qty), 0) FROM stock_moves WHERE item = '$1' AND location = '$2'
+		AND kind IN ('consume', 'return')"
+}
 for trial in $(seq 1 "$TRIALS"); do
 	for id in $(q "SELECT id FROM records WHERE state IN ('printed','spoiled')"); do
 		api POST "/v1/records/$id/reprint" '{"reason":"crash campaign"}' "$SUP"
@@ -135,6 +144,18 @@ for trial in $(seq 1 "$TRIALS"); do
 	for s in "$s1" "$s2"; do
 		[ "$(jq -r .card <<<"$s")" = none ] || inside=$((inside + 1))
 	done
+	# The ledger against the printers' physical consumption: blanks picked, ribbon used.
+	for n in 1 2; do
+		s=$s1 && [ $n = 2 ] && s=$s2
+		[ "$(used blank-card printer$n)" = "$(jq .counters.c <<<"$s")" ] || {
+			cards_off=$((cards_off + 1))
+			echo "# trial $trial printer$n: ledger $(used blank-card printer$n) blanks, emulator picked $(jq .counters.c <<<"$s")"
+		}
+		[ "$(used ribbon printer$n)" = "$((100000 - $(jq .ribbon_left <<<"$s")))" ] || {
+			ribbon_off=$((ribbon_off + 1))
+			echo "# trial $trial printer$n: ledger $(used ribbon printer$n) prints, emulator used $((100000 - $(jq .ribbon_left <<<"$s")))"
+		}
+	done
 	[ "$(q 'PRAGMA integrity_check')" = ok ] || bad_integrity=$((bad_integrity + 1))
 	if [ $((trial % 20)) = 0 ] || [ "$trial" = "$TRIALS" ]; then
 		api GET /v1/audit/verify "" "$ADMIN"
@@ -147,14 +168,26 @@ spoiled=$(q "SELECT count(*) FROM print_cards WHERE phase = 'spoiled'")
 void=$(q "SELECT count(*) FROM print_cards WHERE phase = 'void'")
 echo "# $TRIALS trials: $killed_settled killed with cards begun, $killed_done between cards;"
 echo "# $done_cards cards finished, $spoiled spoiled, $void never picked; emulators: $finished finished, $rejected rejected"
+echo "# ledger: $(($(used blank-card printer1) + $(used blank-card printer2))) blanks and $(($(used ribbon printer1) + $(used ribbon printer2))) ribbon prints used"
 is "no card is left begun after any trial" "$begun" 0
 is "no record is printed twice in a batch" "$twice" 0
 is "every record is printed or back in the queue with no card pending" "$lost" 0
 is "the emulators' finished cards equal the cards marked done after every trial" "$count_off" 0
 is "the emulators' rejected cards equal the cards marked spoiled after every trial" "$reject_off" 0
 is "no card is left in a printer" "$inside" 0
+is "the ledger's blanks equal the emulators' picked cards after every trial" "$cards_off" 0
+is "the ledger's ribbon prints equal the emulators' after every trial" "$ribbon_off" 0
 is "integrity_check ok after every trial" "$bad_integrity" 0
 is "the audit chain verifies throughout" "$broken_chain" 0
+# A deliberate difference: the printer's ribbon loses 5 prints behind the ledger's back.
+left=$(jq .ribbon_left <<<"$(emu_status 1)")
+"$EMU" ctl "${CTL[1]}" set ribbon $((left - 5)) >/dev/null
+sleep 0.5
+api POST /v1/devices/printer1/selftest '{}' "$TECH"
+api GET /v1/stock/alerts "" "$SUP"
+is "a self-test finds the printer's ribbon count 5 below the ledger's" \
+	"$(jget '[.alerts[] | select(.printer == "printer1" and .what == "ribbon prints left") | .ledger - .printer_count] | first')" 5
+
 check "kills landed with cards in the printers ($killed_settled times)" test "$killed_settled" -gt 0
 check "cards were printed across the campaign" test "$done_cards" -gt 0
 done_testing

@@ -31,6 +31,7 @@ GET /v1/devices/{name} operator,supervisor,technician,admin
 POST /v1/devices/{name}/fault technician
 POST /v1/devices/{name}/selftest technician
 GET /v1/devices/{name}/selftests technician,supervisor
+POST /v1/devices/{name}/clean technician
 POST /v1/enrollments operator,supervisor
 GET /v1/enrollments operator,supervisor
 GET /v1/enrollments/{name} operator,supervisor
@@ -52,6 +53,7 @@ POST /v1/records/{name}/approve supervisor
 POST /v1/records/{name}/reject supervisor
 POST /v1/records/{name}/hold supervisor
 GET /v1/reports/coverage supervisor,admin
+GET /v1/reports/{name} supervisor
 GET /v1/records/{name}/card operator,supervisor
 GET /v1/records/{name}/chip supervisor
 POST /v1/records/{name}/encode operator,supervisor
@@ -60,7 +62,18 @@ POST /v1/records/{name}/reprint supervisor
 POST /v1/print/batches operator,supervisor
 GET /v1/print/batches/{name} operator,supervisor,technician
 POST /v1/print/batches/{name}/cancel operator,supervisor
-GET /v1/print/jobs operator,supervisor,technician"
+GET /v1/print/jobs operator,supervisor,technician
+GET /v1/stock operator,supervisor,technician
+GET /v1/stock/forecast operator,supervisor,technician
+GET /v1/stock/items operator,supervisor,technician
+POST /v1/stock/receive supervisor
+POST /v1/stock/load supervisor
+POST /v1/stock/adjust supervisor
+POST /v1/stock/spoil supervisor
+GET /v1/stock/history operator,supervisor,technician
+GET /v1/stock/alerts operator,supervisor,technician
+POST /v1/stock/rations supervisor
+GET /v1/stock/chart supervisor,technician"
 
 # Every route in the daemon appears in the matrix above, and vice versa.
 daemon_routes=$("$EKTPD" --routes | awk '{print $1, $2}' | sort)
@@ -76,6 +89,7 @@ body_for() {
 	/v1/users) echo "{\"name\":\"new$n\",\"role\":\"operator\",\"pin\":\"$PIN\"}" ;;
 	*/fault) echo '{"kind":"jam"}' ;;
 	*/encode) echo '{"encoder":"encoder"}' ;;
+	*/stock/receive) echo '{"item":"blank-card","qty":1}' ;;
 	*/pin) [ "$3" = self ] && echo "{\"pin\":\"$PIN\",\"old_pin\":\"$PIN\"}" || echo "{\"pin\":\"$PIN\"}" ;;
 	*) echo "" ;;
 	esac
