@@ -295,3 +295,16 @@ ctl_is_date(const char *text)
 	int y = atoi(text), m = atoi(text + 5), d = atoi(text + 8);
 	return y >= 1 && g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y);
 }
+
+int
+ctl_query_date(struct ctx *c, GString *query, const char *name)
+{
+	const char *value = ctl_opt(c, name);
+	if (!value)
+		return RC_OK;
+	if (!ctl_is_date(value))
+		return ctl_usage_error(c->cmd, "--%s wants a date YYYY-MM-DD, not '%s'", name,
+				       value);
+	ctl_query_add(query, name, value);
+	return RC_OK;
+}

@@ -140,6 +140,10 @@ bool ctl_is_nik(const char *text);
 /* Whether text is a calendar date written YYYY-MM-DD. */
 bool ctl_is_date(const char *text);
 
+/* Checks the date option --NAME (a usage error unless YYYY-MM-DD) and, when
+ * given, appends it to query as NAME.  Returns the exit code. */
+int ctl_query_date(struct ctx *c, GString *query, const char *name);
+
 /* ---- commands in enroll.c ---- */
 int cmd_enroll(struct ctx *c);
 int cmd_enrollments(struct ctx *c);

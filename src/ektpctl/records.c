@@ -53,20 +53,6 @@ where_text(JsonObject *o)
 	return g_strdup(modality ? modality : "-");
 }
 
-/* Checks a --from/--to option and appends it to query. */
-static int
-query_date(struct ctx *c, GString *query, const char *name)
-{
-	const char *value = ctl_opt(c, name);
-	if (!value)
-		return RC_OK;
-	if (!ctl_is_date(value))
-		return ctl_usage_error(c->cmd, "--%s wants a date YYYY-MM-DD, not '%s'", name,
-				       value);
-	ctl_query_add(query, name, value);
-	return RC_OK;
-}
-
 /* ---- listing ---- */
 
 /* GETs the records matching base (a path with its filters), page after page, until limit
@@ -138,9 +124,9 @@ cmd_records(struct ctx *c)
 		return ctl_usage_error(c->cmd, "--nik wants 16 digits, not '%s'", nik);
 	if (nik)
 		ctl_query_add(base, "nik", nik);
-	int rc = query_date(c, base, "from");
+	int rc = ctl_query_date(c, base, "from");
 	if (rc == RC_OK)
-		rc = query_date(c, base, "to");
+		rc = ctl_query_date(c, base, "to");
 	if (rc != RC_OK)
 		return rc;
 	guint64 limit = RECORDS_DEFAULT_LIMIT;
@@ -645,9 +631,9 @@ cmd_report_coverage(struct ctx *c)
 		return ctl_usage_error(c->cmd, "--by wants kecamatan or day, not '%s'", by);
 	if (by)
 		ctl_query_add(path, "by", by);
-	int rc = query_date(c, path, "from");
+	int rc = ctl_query_date(c, path, "from");
 	if (rc == RC_OK)
-		rc = query_date(c, path, "to");
+		rc = ctl_query_date(c, path, "to");
 	if (rc != RC_OK)
 		return rc;
 	g_autoptr(ClientReply) r = NULL;

@@ -41,20 +41,6 @@ opt_whole(struct ctx *c, const char *name, gint64 *value, bool *given)
 	return parse_whole(c, what, text, value);
 }
 
-/* Checks a --from/--to option and appends it to query. */
-static int
-query_date(struct ctx *c, GString *query, const char *name)
-{
-	const char *value = ctl_opt(c, name);
-	if (!value)
-		return RC_OK;
-	if (!ctl_is_date(value))
-		return ctl_usage_error(c->cmd, "--%s wants a date YYYY-MM-DD, not '%s'", name,
-				       value);
-	ctl_query_add(query, name, value);
-	return RC_OK;
-}
-
 /* ---- reading the answers ---- */
 
 /* Member NAME of O as a number, whether JSON wrote it with a fraction or not; false when it
@@ -748,9 +734,9 @@ cmd_report(struct ctx *c)
 	if (!base)
 		return ctl_usage_error(c->cmd, "'%s' is not a report", kind);
 	g_autoptr(GString) path = g_string_new(base);
-	int rc = query_date(c, path, "from");
+	int rc = ctl_query_date(c, path, "from");
 	if (rc == RC_OK)
-		rc = query_date(c, path, "to");
+		rc = ctl_query_date(c, path, "to");
 	if (rc == RC_OK)
 		rc = ctl_query_number(c, path, "months");
 	if (rc != RC_OK)

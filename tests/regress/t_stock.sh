@@ -261,13 +261,16 @@ check "the forecast gives blank cards a runout date" \
 
 # Concurrent movements: twenty receipts and twenty adjustments at once.
 before=$(level blank-card storeroom)
+pids=()
 for i in $(seq 1 20); do
 	curl -s -o /dev/null --unix-socket "$SOCK" -H "Authorization: Bearer $SUP" -H 'Content-Type: application/json' \
 		--data-binary '{"item":"blank-card","qty":3}' http://localhost/v1/stock/receive &
+	pids+=($!)
 	curl -s -o /dev/null --unix-socket "$SOCK" -H "Authorization: Bearer $SUP" -H 'Content-Type: application/json' \
 		--data-binary '{"item":"blank-card","location":"storeroom","qty":-1,"reason":"count"}' http://localhost/v1/stock/adjust &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}" # not the daemon, also a child of this shell
 is "concurrent movements leave the balance consistent" "$(level blank-card storeroom)" $((before + 40))
 is "and equal to the sum of the movements" "$(ledger_sum blank-card storeroom)" $((before + 40))
 
