@@ -280,4 +280,6 @@ stop_daemon
 start_daemon
 is "no movement is added at restart" "$(sqlite3 "$DB" "SELECT count(*) FROM stock_moves")" "$n"
 is "the audit chain verifies" "$(api GET /v1/audit/verify "" "$ADMIN"; jget .ok)" true
+stop_daemon
+is "the daemon stops cleanly (under a sanitizer: nothing leaked)" "$DAEMON_RC" 0
 done_testing
