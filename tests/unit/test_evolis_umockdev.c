@@ -152,6 +152,14 @@ urb_finish(Bridge *b, Urb *u, int status, int actual)
 	g_queue_push_tail(&b->done, u);
 }
 
+/* The end of the first reply in RX, or NULL.  An empty GByteArray's data may
+ * be NULL, which memchr must not be given even with a length of zero. */
+static guint8 *
+reply_end(GByteArray *rx)
+{
+	return rx->len > 0 ? memchr(rx->data, '\r', rx->len) : NULL;
+}
+
 /* Reads what the emulator sent and gives each reply (up to its CR) to the
  * oldest waiting IN transfer. */
 static void
@@ -182,13 +190,13 @@ pump(Bridge *b)
 		}
 	}
 	guint8 *cr;
-	while (b->swallow > 0 && (cr = memchr(b->rx->data, '\r', b->rx->len))) {
+	while (b->swallow > 0 && (cr = reply_end(b->rx))) {
 		g_byte_array_remove_range(b->rx, 0, (guint)(cr - b->rx->data) + 1);
 		b->swallow--;
 	}
 	while (!g_queue_is_empty(&b->parked) && b->swallow == 0) {
 		Urb *u = g_queue_peek_head(&b->parked);
-		cr = memchr(b->rx->data, '\r', b->rx->len);
+		cr = reply_end(b->rx);
 		if (!cr && b->fd < 0) {
 			g_queue_pop_head(&b->parked);
 			urb_finish(b, u, -EPROTO, 0);
