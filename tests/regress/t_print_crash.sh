@@ -109,8 +109,10 @@ for trial in $(seq 1 "$TRIALS"); do
 	batch=$(jget .id)
 	[ "$(jget .total)" = $RECORDS ] || { not_ok "trial $trial: a batch of $RECORDS ($BODY)"; break; }
 	# The first cards are built within about 0.3 s; kills land from before the
-	# first pick to well into the batch.
-	sleep "0.$(printf "%03d" $((100 + RANDOM % 900)))"
+	# first pick to well into the batch (a sanitizer build is slower, so there
+	# the window is SLOW times longer).
+	ms=$((100 + RANDOM % (900 * SLOW)))
+	sleep "$((ms / 1000)).$(printf "%03d" $((ms % 1000)))"
 	kill -9 "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	DAEMON_PID=""
