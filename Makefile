@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, run the daemon on config/ektpd.conf
 #   make check      install missing packages, build, run every test; last line "N passed, N failed"
 #   make check-asan the same tests against an AddressSanitizer + UBSan build
+#   make demo       a guided tour on the simulators (tests/demo.sh); its pictures go to var/demo
 #   make bench      run every benchmark in bench/ (each prints its same-run baseline)
 #   make deps       install the Debian packages the build and the tests need
 
@@ -68,7 +69,7 @@ else
 Q = @echo "  $(if $(filter %.a,$@),AR,$(if $(filter %.o,$@),CC,LD)) $@";
 endif
 
-.PHONY: all deps run check check-asan unit bench clean
+.PHONY: all deps run demo check check-asan unit bench clean
 all: $(BIN)/ektpd $(BIN)/ektpctl
 
 $(BUILD)/src/ektpctl/%.o: src/ektpctl/%.c
@@ -132,6 +133,10 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory all
 	$(BIN)/ektpd -c config/ektpd.conf
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl tests/demo.sh
 
 check: deps
 	@$(MAKE) --no-print-directory all unit
