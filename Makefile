@@ -4,7 +4,9 @@
 #   make run        install missing packages, build, run the daemon on config/ektpd.conf
 #   make check      install missing packages, build, run every test; last line "N passed, N failed"
 #   make check-asan the same tests against an AddressSanitizer + UBSan build
+#   make crashtest  the kill -9 campaign over enrollment and printing, 500 trials (CRASH_TRIALS=N)
 #   make demo       a guided tour on the simulators (tests/demo.sh); its pictures go to var/demo
+#   make fuzz       every libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS each (default 300)
 #   make bench      run every benchmark in bench/ (each prints its same-run baseline)
 #   make deps       install the Debian packages the build and the tests need
 
@@ -13,7 +15,7 @@ DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-de
               libsqlite3-dev libssl-dev libfprint-2-dev libusb-1.0-0-dev libpng-dev \
               libfreetype-dev fonts-liberation libjpeg62-turbo-dev libpcsclite-dev
 DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps umockdev libumockdev-dev \
-              openssl pcscd vsmartcard-vpcd opensc
+              openssl pcscd vsmartcard-vpcd opensc clang libclang-rt-dev
 DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
 
 PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto \
@@ -69,7 +71,7 @@ else
 Q = @echo "  $(if $(filter %.a,$@),AR,$(if $(filter %.o,$@),CC,LD)) $@";
 endif
 
-.PHONY: all deps run demo check check-asan unit bench clean
+.PHONY: all deps run demo crashtest fuzz fuzz-build check check-asan unit bench clean
 all: $(BIN)/ektpd $(BIN)/ektpctl
 
 $(BUILD)/src/ektpctl/%.o: src/ektpctl/%.c
@@ -138,6 +140,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl tests/demo.sh
 
+# The whole-pipeline crash campaign at length; make check runs 50 of its trials.
+CRASH_TRIALS ?= 500
+crashtest: deps
+	@$(MAKE) --no-print-directory all unit
+	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl EKTP_EMU_DIR=$(BUILD)/emu \
+	  EKTP_CRASH_TRIALS=$(CRASH_TRIALS) bash tests/regress/t_crash.sh
+
 check: deps
 	@$(MAKE) --no-print-directory all unit
 	@EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests EKTP_PLUGIN=$(PLUGIN) \
@@ -151,6 +160,27 @@ check-asan: deps
 	  EKTPD=build/asan/bin/ektpd EKTPCTL=build/asan/bin/ektpctl UNIT_DIR=build/asan/tests \
 	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so EKTP_EMU_DIR=build/asan/emu \
 	  EKTP_TEST_SLOW=4 tests/run
+
+# Fuzzers: tests/fuzz/fuzz_*.c, each a libFuzzer harness around one parser,
+# linked with a clang build of the library under AddressSanitizer and UBSan in
+# build/fuzz/ (clang warns where gcc does not about "{ NULL }" initialisers).
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_SECONDS ?= 300
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIBEKTPD) \
+	    $(PKG_LIBS_D)
+
+fuzz-build: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang OPT=-O1 \
+	    WARN="$(WARN) -Wno-missing-field-initializers" \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/fuzzers/%)
+
+fuzz: fuzz-build
+	@FUZZ_DIR=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 tests/fuzz/run
 
 # Benchmarks print each figure beside its baseline from the same run; the
 # compiled halves of some (bench/*.c) land in $(BUILD)/bench/.
