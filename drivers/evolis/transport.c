@@ -627,7 +627,9 @@ evolis_link_read(EvolisLink *l, uint8_t *buf, size_t max, gint64 deadline_us, GC
 {
 	if (l->kind == EVOLIS_URI_TCP)
 		return tcp_read(l, buf, max, deadline_us, cancel, error);
-	uint8_t *in = g_malloc(EVOLIS_USB_IN);
+	/* Zeroed: under umockdev the "kernel" that fills it is a preload library,
+	 * which memcheck cannot follow, and a defined buffer costs nothing here. */
+	uint8_t *in = g_malloc0(EVOLIS_USB_IN);
 	size_t actual = 0;
 	int rc = usb_transfer(l, l->ep_in, in, EVOLIS_USB_IN, &actual, deadline_us, cancel,
 			      "bulk IN", error);

@@ -952,13 +952,18 @@ hal_manager_free(HalManager *m)
 	m->closing = TRUE;
 	hal_hotplug_stop(m->hotplug);
 	m->hotplug = NULL;
+	gboolean abandoned = FALSE;
 	for (guint i = 0; i < m->devices->len; i++) {
 		HalDevice *dev = m->devices->pdata[i];
 		if (dev->hung) {
-			/* Its worker may never return: leave it be rather than wait forever. */
+			/* Its worker may never return: leave it be rather than wait
+			 * forever.  Should it return after all, it hands its answer
+			 * back through dev->m->loop, so the device, the manager and
+			 * the loop are left allocated for it. */
 			g_warning("device %s still does not answer; not waiting for it", dev->name);
 			if (dev->poll_src)
 				g_source_remove(dev->poll_src);
+			abandoned = TRUE;
 			continue;
 		}
 		if (dev->poll_src) {
@@ -974,6 +979,8 @@ hal_manager_free(HalManager *m)
 			g_main_context_iteration(m->loop, TRUE);
 		device_free(dev);
 	}
+	if (abandoned)
+		return;
 	g_ptr_array_unref(m->devices);
 	g_main_context_unref(m->loop);
 	g_free(m);
