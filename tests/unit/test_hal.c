@@ -46,9 +46,19 @@ setup_with(void **state, const char *conf_text)
 	GError *error = NULL;
 	tu_quiet_logs();
 	f->dir = tu_tmp_dir("hal");
-	/* "@DIR@" in the configuration stands for the test's own folder. */
+	/* "@DIR@" in the configuration stands for the test's own folder; each
+	 * device's timeout stretches with a slow run (memcheck, sanitizers). */
 	g_auto(GStrv) parts = g_strsplit(conf_text, "@DIR@", -1);
-	g_autofree char *text = g_strjoinv(f->dir, parts);
+	g_autofree char *joined = g_strjoinv(f->dir, parts);
+	g_auto(GStrv) lines = g_strsplit(joined, "\n", -1);
+	for (char **l = lines; *l; l++) {
+		if (g_str_has_prefix(*l, "timeout = ")) {
+			int ms = atoi(*l + strlen("timeout = ")) * tu_slow();
+			g_free(*l);
+			*l = g_strdup_printf("timeout = %d", ms);
+		}
+	}
+	g_autofree char *text = g_strjoinv("\n", lines);
 	g_autofree char *conf = tu_write_file(f->dir, "ektpd.conf", text);
 	f->cfg = cfg_load(conf, f->dir, &error);
 	if (!f->cfg)
@@ -194,7 +204,7 @@ busy_throughout(Fixture *f, const int *done, guint ms)
 static gboolean
 wait_captured(const Captured *c)
 {
-	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	gint64 end = g_get_monotonic_time() + 5 * tu_slow() * G_USEC_PER_SEC;
 	while (c->calls == 0 && g_get_monotonic_time() < end)
 		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
 	return c->calls == 1;

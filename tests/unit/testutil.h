@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include <glib.h>
@@ -43,6 +44,19 @@ tu_quiet_logs(void)
 {
 	g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
 			  tu_quiet_log, NULL);
+}
+
+/* ---- time ---- */
+
+/* How many times slower than usual the test runs: EKTP_TEST_SLOW (1 when
+ * unset), which the sanitizer and memcheck runs set.  Time limits that only
+ * stand for "soon" are multiplied by it. */
+static inline int
+tu_slow(void)
+{
+	const char *v = g_getenv("EKTP_TEST_SLOW");
+	int n = v ? atoi(v) : 1;
+	return n > 1 ? n : 1;
 }
 
 /* ---- temporary directories and files ---- */
