@@ -443,6 +443,14 @@ handle(SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *q
 	ApiError err = { 0 };
 	g_autofree char *allow = NULL;
 
+	/* One request per connection.  The libsoup of Debian 12 (3.2) never
+	 * closes a connection that its client closes while idle, keep-alive's
+	 * normal end: each kept a file descriptor until the daemon ran out of
+	 * them.  A connection that the server closes after its answer is
+	 * closed; libsoup 3.2 still keeps its few hundred bytes (README,
+	 * "Known limits"). */
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Connection",
+				     "close");
 	srv->in_flight++;
 	req->srv = srv;
 	req->deps = &srv->deps;
