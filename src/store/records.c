@@ -451,13 +451,22 @@ store_record_get(Store *st, gint64 id, StoreRecord *out, GError **error)
 GPtrArray *
 store_record_list(Store *st, const StoreRecordFilter *f, GError **error)
 {
-	sqlite3_stmt *s = store_prep(
-		st,
-		"SELECT " RECORD_SELECT " FROM records WHERE id > ?1 "
-		"AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR nik = ?3) "
-		"AND (?4 = 0 OR created_at >= ?4) AND (?5 = 0 OR created_at < ?5) "
-		"ORDER BY id LIMIT ?6",
-		error);
+	/* One statement per leading filter, so that SQLite sees a plain
+	 * equality or range and takes its index (records_nik, records_state,
+	 * records_created); "?N IS NULL OR ..." alone hides them all and reads
+	 * every record. */
+#define LIST_REST                                                                               \
+	"id > ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS NULL OR nik = ?3) "                  \
+	"AND (?4 = 0 OR created_at >= ?4) AND (?5 = 0 OR created_at < ?5) ORDER BY id LIMIT ?6"
+	static const char *const sql[] = {
+		"SELECT " RECORD_SELECT " FROM records WHERE nik = ?3 AND " LIST_REST,
+		"SELECT " RECORD_SELECT " FROM records WHERE state = ?2 AND " LIST_REST,
+		"SELECT " RECORD_SELECT " FROM records WHERE created_at >= ?4 AND " LIST_REST,
+		"SELECT " RECORD_SELECT " FROM records WHERE " LIST_REST,
+	};
+#undef LIST_REST
+	int shape = f->nik ? 0 : f->state ? 1 : f->from > 0 ? 2 : 3;
+	sqlite3_stmt *s = store_prep(st, sql[shape], error);
 	if (!s || store_bind_int(st, s, 1, f->after, error) < 0 ||
 	    bind_opt_text(st, s, 2, f->state, error) < 0 ||
 	    bind_opt_text(st, s, 3, f->nik, error) < 0 ||
@@ -541,15 +550,21 @@ clear_count(gpointer p)
 GArray *
 store_record_counts(Store *st, gboolean by_day, gint64 from, gint64 to, GError **error)
 {
-	static const char *const sql[2] = {
-		"SELECT substr(village_code, 1, 8) AS k, COUNT(*) FROM records "
-		"WHERE state NOT IN ('rejected', 'superseded') AND (?1 = 0 OR created_at >= ?1) "
-		"AND (?2 = 0 OR created_at < ?2) GROUP BY k ORDER BY k",
-		"SELECT date(created_at, 'unixepoch', 'localtime') AS k, COUNT(*) FROM records "
-		"WHERE state NOT IN ('rejected', 'superseded') AND (?1 = 0 OR created_at >= ?1) "
-		"AND (?2 = 0 OR created_at < ?2) GROUP BY k ORDER BY k",
+	/* With a start, "created_at >= ?1" on its own lets records_created
+	 * find the range; "?1 = 0 OR ..." would read every record. */
+#define COUNT_REST                                                                              \
+	"state NOT IN ('rejected', 'superseded') AND (?1 = 0 OR created_at >= ?1) "             \
+	"AND (?2 = 0 OR created_at < ?2) GROUP BY k ORDER BY k"
+#define BY_PLACE "SELECT substr(village_code, 1, 8) AS k, COUNT(*) FROM records WHERE "
+#define BY_DAY "SELECT date(created_at, 'unixepoch', 'localtime') AS k, COUNT(*) FROM records WHERE "
+	static const char *const sql[2][2] = {
+		{ BY_PLACE COUNT_REST, BY_PLACE "created_at >= ?1 AND " COUNT_REST },
+		{ BY_DAY COUNT_REST, BY_DAY "created_at >= ?1 AND " COUNT_REST },
 	};
-	sqlite3_stmt *s = store_prep(st, sql[by_day ? 1 : 0], error);
+#undef COUNT_REST
+#undef BY_PLACE
+#undef BY_DAY
+	sqlite3_stmt *s = store_prep(st, sql[by_day ? 1 : 0][from > 0 ? 1 : 0], error);
 	if (!s || store_bind_int(st, s, 1, from, error) < 0 ||
 	    store_bind_int(st, s, 2, to, error) < 0)
 		return NULL;
