@@ -4,6 +4,7 @@
 #   make run        install missing packages, build, run the daemon on config/ektpd.conf
 #   make check      install missing packages, build, run every test; last line "N passed, N failed"
 #   make check-asan the same tests against an AddressSanitizer + UBSan build
+#   make check-valgrind  the unit tests and one enroll-and-print cycle under valgrind's memcheck
 #   make crashtest  the kill -9 campaign over enrollment and printing, 500 trials (CRASH_TRIALS=N)
 #   make demo       a guided tour on the simulators (tests/demo.sh); its pictures go to var/demo
 #   make fuzz       every libFuzzer harness in tests/fuzz/ for FUZZ_SECONDS each (default 300)
@@ -15,7 +16,7 @@ DEBS_BUILD := gcc make pkg-config libglib2.0-dev libsoup-3.0-dev libjson-glib-de
               libsqlite3-dev libssl-dev libfprint-2-dev libusb-1.0-0-dev libpng-dev \
               libfreetype-dev fonts-liberation libjpeg62-turbo-dev libpcsclite-dev
 DEBS_TEST  := libcmocka-dev curl jq sqlite3 util-linux procps umockdev libumockdev-dev \
-              openssl pcscd vsmartcard-vpcd opensc clang libclang-rt-dev
+              openssl pcscd vsmartcard-vpcd opensc clang libclang-rt-dev valgrind
 DEBS       := $(DEBS_BUILD) $(DEBS_TEST)
 
 PKGS_DAEMON := glib-2.0 gio-2.0 gio-unix-2.0 libsoup-3.0 json-glib-1.0 sqlite3 libcrypto \
@@ -71,7 +72,7 @@ else
 Q = @echo "  $(if $(filter %.a,$@),AR,$(if $(filter %.o,$@),CC,LD)) $@";
 endif
 
-.PHONY: all deps run demo crashtest fuzz fuzz-build check check-asan unit bench clean
+.PHONY: all deps run demo crashtest fuzz fuzz-build check check-asan check-valgrind unit bench clean
 all: $(BIN)/ektpd $(BIN)/ektpctl
 
 $(BUILD)/src/ektpctl/%.o: src/ektpctl/%.c
@@ -114,7 +115,14 @@ $(BUILD)/emu/%: tests/emu/%.c $(LIBEKTPD)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -o $@ $< $(LIBEKTPD) $(PKG_LIBS_D)
 
-unit: $(UNIT_BIN) $(PLUGIN) $(EMU_BIN)
+# The compiled halves of some benchmarks (bench/*.c); t_load uses api_load too.
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: bench/%.c $(LIBEKTPD)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -o $@ $< $(LIBEKTPD) $(PKG_LIBS_D)
+
+unit: $(UNIT_BIN) $(PLUGIN) $(EMU_BIN) $(BENCH_BIN)
 
 # deps: dpkg tells what is missing; root installs it, anyone else is told the exact command.
 deps:
@@ -161,6 +169,21 @@ check-asan: deps
 	  EKTP_PLUGIN=build/asan/plugins/sim-plugin.so EKTP_EMU_DIR=build/asan/emu \
 	  EKTP_TEST_SLOW=4 tests/run
 
+# memcheck over every unit test (two at a time: memcheck runs a program on one
+# core) and t_cycle (a daemon enrolling a resident and printing the card, from
+# start to SIGTERM): an error or a definite leak makes the program exit 99,
+# which tests/run counts as a failure.  GLib's own suppressions cover its type
+# system's one-time allocations; tests/valgrind.supp says what it covers.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+            --errors-for-leak-kinds=definite --num-callers=30 \
+            --suppressions=$(shell pkg-config --variable=prefix glib-2.0)/share/glib-2.0/valgrind/glib.supp \
+            --suppressions=$(CURDIR)/tests/valgrind.supp
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all unit
+	@RUN_UNDER="$(VALGRIND)" TESTS="$${TESTS:-test_ t_cycle}" EKTP_TEST_SLOW=20 JOBS=2 \
+	  EKTPD=$(BIN)/ektpd EKTPCTL=$(BIN)/ektpctl UNIT_DIR=$(BUILD)/tests EKTP_PLUGIN=$(PLUGIN) \
+	  EKTP_EMU_DIR=$(BUILD)/emu tests/run
+
 # Fuzzers: tests/fuzz/fuzz_*.c, each a libFuzzer harness around one parser,
 # linked with a clang build of the library under AddressSanitizer and UBSan in
 # build/fuzz/ (clang warns where gcc does not about "{ NULL }" initialisers).
@@ -182,18 +205,12 @@ fuzz: fuzz-build
 	@FUZZ_DIR=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 tests/fuzz/run
 
-# Benchmarks print each figure beside its baseline from the same run; the
-# compiled halves of some (bench/*.c) land in $(BUILD)/bench/.
-BENCH_SRC := $(wildcard bench/*.c)
-BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-$(BUILD)/bench/%: bench/%.c $(LIBEKTPD)
-	@mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS_D) $(CFLAGS) -o $@ $< $(LIBEKTPD) $(PKG_LIBS_D)
-
+# Benchmarks print each figure beside its baseline from the same run.
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
-	@for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] || continue; \
-	  EKTPD=$(BIN)/ektpd BENCH_DIR=$(BUILD)/bench "$$b" || exit 1; done
+	@failed=""; for b in bench/*; do [ -f "$$b" ] && [ -x "$$b" ] || continue; \
+	  EKTPD=$(BIN)/ektpd BENCH_DIR=$(BUILD)/bench "$$b" || failed="$$failed $${b#bench/}"; done; \
+	  if [ -n "$$failed" ]; then echo "bench: target missed by:$$failed"; exit 1; fi
 
 clean:
 	rm -rf build bin

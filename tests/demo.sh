@@ -11,7 +11,8 @@
 # images, one card's chip files, the stock chart) goes to DEMO_OUT.
 #
 # Environment: EKTPD, EKTPCTL (default bin/ektpd, bin/ektpctl), DEMO_OUT (default
-# var/demo; emptied first), EKTP_TEST_SLOW (multiplies waits, for sanitizer builds).
+# var/demo; emptied first), EKTP_TEST_SLOW (multiplies waits, for sanitizer builds),
+# RUN_UNDER (a command the daemon runs under, e.g. valgrind's).
 # Exit 0 when every step did what the tour says, else 1 with the daemon's log.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -124,7 +125,8 @@ for e in "${edits[@]}"; do
 	[ "$(cksum <"$CONF")" != "$before" ] || fail "config/ektpd.conf no longer has the line that '$e' edits"
 done
 shown ektpd -c "$CONF" -S "$STATE/var"
-"$EKTPD" -c "$CONF" -S "$STATE/var" 2>"$STATE/ektpd.log" &
+read -r -a under <<<"${RUN_UNDER:-}"
+"${under[@]}" "$EKTPD" -c "$CONF" -S "$STATE/var" 2>"$STATE/ektpd.log" &
 DAEMON_PID=$!
 for _ in $(seq $((100 * SLOW))); do
 	"$EKTPCTL" status >/dev/null 2>&1 && break

@@ -102,7 +102,9 @@ like() {
 }
 
 start_daemon() {
-	"$EKTPD" -c "$CONF" -S "$T/var" "$@" >>"$T/ektpd.log" 2>&1 &
+	local under=()
+	read -r -a under <<<"${RUN_UNDER:-}"
+	"${under[@]}" "$EKTPD" -c "$CONF" -S "$T/var" "$@" >>"$T/ektpd.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 1 $((100 * SLOW))); do
