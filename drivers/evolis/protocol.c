@@ -522,6 +522,14 @@ emit(EvoParser *p, gboolean bad, gboolean no_cr)
 	cmd->text = g_strndup(p->head->str, p->head->len);
 	cmd->argv = g_strsplit(cmd->text, ";", -1);
 	cmd->argc = (int)g_strv_length(cmd->argv);
+	if (cmd->argc == 0) {
+		/* "ESC CR": an empty command still has a name, "", as every command
+		 * does (the fuzzer found the emulator reading argv[0] of none). */
+		g_strfreev(cmd->argv);
+		cmd->argv = g_new0(char *, 2);
+		cmd->argv[0] = g_strdup("");
+		cmd->argc = 1;
+	}
 	if (p->data) {
 		cmd->len = p->data->len;
 		cmd->data = (uint8_t *)g_byte_array_free(p->data, FALSE);
