@@ -154,8 +154,9 @@ for trial in $(seq 1 "$TRIALS"); do
 	# the window is SLOW times longer). The session's last images and its
 	# commit start at a random moment in the same window.
 	ms=$((100 + RANDOM % (900 * SLOW)))
+	cms=$((RANDOM % (100 + 900 * SLOW)))
 	(
-		sleep "0.$(printf '%03d' $((RANDOM % 1000)))"
+		sleep "$((cms / 1000)).$(printf "%03d" $((cms % 1000)))"
 		put "$EID" $LAST_SLOTS
 		commit "$EID"
 	) &
