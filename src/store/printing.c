@@ -267,9 +267,13 @@ store_print_batches(Store *st, int limit, GError **error)
 {
 	sqlite3_stmt *s = store_prep(
 		st,
-		"SELECT " BATCH_SELECT " FROM print_batches b WHERE b.state = 'running' OR b.id IN "
-		"(SELECT id FROM print_batches WHERE state <> 'running' ORDER BY id DESC LIMIT ?1) "
-		"ORDER BY b.id DESC",
+		/* Two lists by id, not one OR, which SQLite answers by reading
+		 * every batch: the running ones (index print_batches_running)
+		 * and the last LIMIT others. */
+		"SELECT " BATCH_SELECT " FROM print_batches b WHERE b.id IN "
+		"(SELECT id FROM print_batches WHERE state = 'running' UNION ALL "
+		"SELECT id FROM (SELECT id FROM print_batches WHERE state <> 'running' "
+		"ORDER BY id DESC LIMIT ?1)) ORDER BY b.id DESC",
 		error);
 	if (!s || store_bind_int(st, s, 1, limit, error) < 0)
 		return NULL;

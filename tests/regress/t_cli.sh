@@ -12,7 +12,7 @@ like "status shows the version" "$out" "ektpd 0\.1\.0"
 like "status tells that no admin exists" "$out" "no admin"
 api GET /v1/status
 is "curl --unix-socket answers status" "$STATUS" 200
-is "status JSON has the schema version" "$(jget .database.schema_version)" 6
+is "status JSON has the schema version" "$(jget .database.schema_version)" 7
 is "ektpctl --json status is the API's JSON" "$(ctl --json status | jq -r .version)" "0.1.0"
 
 "$EKTPCTL" -S "$T/nowhere" status >/dev/null 2>"$T/err"

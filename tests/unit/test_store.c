@@ -62,7 +62,7 @@ test_open_fresh(void **state)
 	assert_non_null(f->st);
 	assert_null(error);
 	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
-	assert_int_equal(STORE_SCHEMA_VERSION, 6);
+	assert_int_equal(STORE_SCHEMA_VERSION, 7);
 
 	g_autofree char *ok = store_integrity_check(f->st, &error);
 	assert_non_null(ok);
@@ -158,7 +158,7 @@ test_migrate_5_to_6(void **state)
 						  "'stock_moves'");
 	assert_string_equal(none, "0");
 	f->st = tu_store_open(f->path);
-	assert_int_equal(store_schema_version(f->st), 6);
+	assert_int_equal(store_schema_version(f->st), STORE_SCHEMA_VERSION);
 	StoreStockMove m = { .at = 2, .kind = "receive", .item = "blank-card",
 			     .location = "storeroom", .qty = 5, .actor = "sup" };
 	assert_true(store_stock_add(f->st, &m, &error) > 0);
@@ -170,6 +170,92 @@ test_migrate_5_to_6(void **state)
 	assert_int_equal(store_stock_add(f->st, &m, &error), -1);
 	g_clear_error(&error);
 	g_autofree char *ok = store_integrity_check(f->st, &error);
+	assert_string_equal(ok, "ok");
+}
+
+/* HISTORY_CARDS records printed long ago, one batch of one done card each,
+ * written on another connection the way years of printing leave them. */
+#define HISTORY_CARDS 400
+static const char history_sql[] =
+	"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 400) "
+	"INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
+	"reenroll, wrapped_key, created_at, updated_at) SELECT i, 'committed', "
+	"printf('61720101019%05d', i), 'A', 'op', '{}', '[]', 0, x'00', i, i FROM k;"
+	"INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
+	"needs_approval, operator, created_at, updated_at, wrapped_key) SELECT id, 'printed', nik, "
+	"'A', '61.72.01.1001', '{}', '[]', '[]', 'op', id, id, x'00' FROM enrollments;"
+	"INSERT INTO print_batches (id, state, printer, created_by, created_at, finished_at) "
+	"SELECT id, 'done', '', 'op', 1000 + id, 1000 + id FROM records;"
+	"INSERT INTO print_cards (batch, record, seq, phase, printer, started_at, updated_at) "
+	"SELECT id, id, 0, 'done', 'p1', 1000 + id, 1000 + id FROM records;";
+
+/* 6 → 7 adds the indexes on running batches and finished cards; on a
+ * database with a history, the print engine's and the reports' queries then
+ * read only what they return, not every batch and card (a full scan of this
+ * history alone would step through HISTORY_CARDS rows per query). */
+static void
+test_migrate_6_to_7_indexes(void **state)
+{
+	Fixture *f = *state;
+	GError *e = NULL;
+	Store *old = store_open_version(f->path, 6, &e);
+	assert_non_null(old);
+	store_close(old);
+	tu_sql_exec(f->path, history_sql);
+	g_autofree char *none = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+						  "('print_batches_running', 'print_cards_finished')");
+	assert_string_equal(none, "0");
+	tu_sql_exec(f->path,
+		    "INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
+		    "reenroll, wrapped_key, created_at, updated_at) VALUES "
+		    "(1001, 'committed', '6172010102900001', 'B', 'op', '{}', '[]', 0, x'00', 9, 9), "
+		    "(1002, 'committed', '6172010102900002', 'C', 'op', '{}', '[]', 0, x'00', 9, 9);"
+		    "INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
+		    "needs_approval, operator, created_at, updated_at, wrapped_key) SELECT id, "
+		    "'print_ready', nik, name, '61.72.01.1001', '{}', '[]', '[]', 'op', 9, 9, x'00' "
+		    "FROM enrollments WHERE id > 1000");
+	f->st = tu_store_open(f->path);
+	Store *st = f->st;
+	g_autofree char *both = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+						  "('print_batches_running', 'print_cards_finished')");
+	assert_string_equal(both, "2");
+	gint64 ids[] = { 1001, 1002 };
+	guint n = 0;
+	gint64 batch = store_print_batch_add(st, "", "op", ids, 2, 2000, &n, &e);
+	assert_true(batch > HISTORY_CARDS);
+	assert_int_equal(n, 2);
+
+	gint64 before = store_full_scan_steps(st);
+	StorePrintCard *c = NULL;
+	assert_int_equal(store_print_claim(st, "p1", &c, &e), 1);
+	assert_int_equal(c->record, 1001);
+	assert_int_equal(store_print_card_phase(st, c->id, "done", NULL, TRUE, 2001, &e), 0);
+	store_print_card_free(c);
+	assert_int_equal(store_print_batches_settle(st, 2002, &e), 0); /* one card left */
+	g_autoptr(GPtrArray) list = store_print_batches(st, 20, &e);
+	assert_int_equal(list->len, 21);
+	assert_int_equal(((StorePrintBatch *)list->pdata[0])->id, batch);
+	assert_string_equal(((StorePrintBatch *)list->pdata[0])->state, "running");
+	assert_int_equal(((StorePrintBatch *)list->pdata[20])->id, HISTORY_CARDS - 19);
+	/* The stock report's day: cards finished in [1100, 1200), and today's. */
+	g_autoptr(GPtrArray) day = store_print_cards_finished(st, 1100, 1200, &e);
+	assert_int_equal(day->len, 100);
+	assert_int_equal(((StorePrintCard *)day->pdata[0])->record, 100);
+	g_autoptr(GPtrArray) today = store_print_cards_finished(st, 2000, 3000, &e);
+	assert_int_equal(today->len, 1);
+	assert_int_equal(((StorePrintCard *)today->pdata[0])->record, 1001);
+	assert_int_equal(store_print_claim(st, "p2", &c, &e), 1);
+	assert_int_equal(store_print_card_phase(st, c->id, "spoiled", "jam", TRUE, 2003, &e), 0);
+	store_print_card_free(c);
+	assert_int_equal(store_print_batches_settle(st, 2004, &e), 1);
+	assert_int_equal(store_print_claim(st, "p1", &c, &e), 0);
+	/* The batch list's "last 20 finished" reads about 20 batches back from
+	 * the newest; nothing else scans. */
+	gint64 scanned = store_full_scan_steps(st) - before;
+	if (scanned > 2 * 21)
+		fail_msg("the print queries stepped through %" G_GINT64_FORMAT " rows in full "
+			 "scans over a history of %d cards", scanned, HISTORY_CARDS);
+	g_autofree char *ok = store_integrity_check(st, &e);
 	assert_string_equal(ok, "ok");
 }
 
@@ -755,6 +841,7 @@ main(void)
 		T(test_migrate_from_v1),
 		T(test_migrate_4_to_5),
 		T(test_migrate_5_to_6),
+		T(test_migrate_6_to_7_indexes),
 		T(test_refuses_newer_schema),
 		T(test_refuses_non_database),
 		T(test_open_missing_directory),
