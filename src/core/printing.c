@@ -1027,9 +1027,34 @@ print_batch_start(PrintEngine *pe, const AuditActor *who, int max, const char *p
 			    "no printer is configured: add a [device NAME] with a printer driver");
 		return 0;
 	}
-	if (*printer && !find_lane(pe, printer)) {
+	Lane *only = *printer ? find_lane(pe, printer) : NULL;
+	if (*printer && !only) {
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NOT_FOUND,
 			    "printer: '%s' is not a configured printer", printer);
+		return 0;
+	}
+	/* A printer without an encoder can never take a card (every card has
+	 * a chip): refuse now rather than queue cards that would wait forever. */
+	Lane *able = only && only->encoder ? only : NULL;
+	for (guint i = 0; !only && !able && i < pe->lanes->len; i++) {
+		Lane *lane = pe->lanes->pdata[i];
+		if (lane->encoder)
+			able = lane;
+	}
+	if (!able && (only || pe->lanes->len == 1)) {
+		g_autofree char *why = blocked(only ? only : pe->lanes->pdata[0]);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NO_PRINTER, "%s", why);
+		return 0;
+	}
+	if (!able) {
+		g_autoptr(GString) names = g_string_new(NULL);
+		for (guint i = 0; i < pe->lanes->len; i++)
+			g_string_append_printf(names, "%s%s", i ? ", " : "",
+					       ((Lane *)pe->lanes->pdata[i])->printer);
+		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NO_PRINTER,
+			    "no printer has an encoder (%s): set \"encoder\" in each printer's "
+			    "[device NAME] to the encoder at its contactless station",
+			    names->str);
 		return 0;
 	}
 	Store *st = store_of(pe);

@@ -16,7 +16,8 @@ devices() {
 		printf '[device %s]\\ndriver = sim-%s\\n' "$d" "$d"
 	done
 	for d in 1 2; do
-		printf '[device printer%s]\\ndriver = sim-printer\\nserial = PR%s\\nencoder = enc%s\\n' "$d" "$d" "$d"
+		printf '[device printer%s]\\ndriver = sim-printer\\nserial = PR%s\\n' "$d" "$d"
+		[ -n "${NO_ENCODER:-}" ] || printf 'encoder = enc%s\\n' "$d"
 		printf 'poll_interval = 200\\ndelay = %s\\noutput_dir = %s\\n' "${DELAY:-5}" "$T/var/printed"
 		printf '[device enc%s]\\ndriver = sim-encoder\\nserial = EN%s\\npoll_interval = 200\\n' "$d" "$d"
 	done
@@ -180,4 +181,24 @@ is "no record is left printing" "$(jget '[.records[] | select(.state == "printin
 spoiled_or_void=$(api GET /v1/print/batches/5 "" "$SUP"; jget '[.cards[] | select(.phase == "spoiled" or .phase == "void") | .record] | unique | length')
 back=$(api GET "/v1/records?state=print_ready&limit=1000" "" "$SUP"; jget '.records | length')
 check "every record is printed, or back in the queue with its card on file" test "$back" -le "$spoiled_or_void"
+
+# Printers without encoders can take no card: a batch is refused, not queued
+# to wait forever.
+stop_daemon
+NO_ENCODER=1
+write_conf "$(devices)$(stock_items 100 500)"
+start_daemon
+api GET /v1/print/batches "" "$OP"
+batches=$(jget '.batches | length')
+api POST /v1/print/batches '{}' "$OP"
+is "with no printer wired to an encoder, a batch is refused" "$STATUS" 409
+like "saying no printer has one, and what to set" "$(jget .error.message)" \
+	"no printer has an encoder \\(printer1, printer2\\): set \"encoder\""
+api POST /v1/print/batches '{"printer":"printer2"}' "$OP"
+is "asking for one such printer is refused too" "$STATUS" 409
+like "naming it and its section" "$(jget .error.message)" "printer2 has no encoder: set \"encoder\" in \\[device printer2\\]"
+out=$(ctl print 2>&1)
+is "ektpctl print exits 1 at once" $? 1
+like "with the reason" "$out" "no printer has an encoder"
+is "no batch was added" "$(api GET /v1/print/batches "" "$OP"; jget '.batches | length')" "$batches"
 done_testing
