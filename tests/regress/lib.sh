@@ -139,6 +139,30 @@ api() {
 # jget FILTER: applies a jq filter to the last BODY.
 jget() { printf '%s' "$BODY" | jq -r "$1"; }
 
+# q SQL: the daemon's database, read directly (the daemon stopped or killed).
+q() { sqlite3 "$DB" "$1"; }
+
+# tally_enrollments_after_kill ID: what a kill -9 left of the enrollments,
+# added to the caller's counters: bad_integrity (integrity_check not ok),
+# partial (records without their 14 sealed images), orphans (a committed
+# session without its record or a record without its session), leftovers
+# (a capture row without its image), and committed or cut (whether session
+# ID's commit landed).  t_enroll_crash and t_crash.
+tally_enrollments_after_kill() {
+	[ "$(q 'PRAGMA integrity_check')" = ok ] || bad_integrity=$((bad_integrity + 1))
+	partial=$((partial + $(q "SELECT count(*) FROM records r WHERE
+		(SELECT count(*) FROM biometrics WHERE owner = r.id AND sealed IS NOT NULL) != 14")))
+	orphans=$((orphans + $(q "SELECT count(*) FROM enrollments e WHERE (state = 'committed') !=
+		EXISTS (SELECT 1 FROM records WHERE id = e.id)")))
+	leftovers=$((leftovers + $(q "SELECT count(*) FROM biometrics
+		WHERE kind = 'capture' AND (sealed IS NULL OR length(sealed) < 100)")))
+	if [ "$(q "SELECT state FROM enrollments WHERE id = $1")" = committed ]; then
+		committed=$((committed + 1))
+	else
+		cut=$((cut + 1))
+	fi
+}
+
 # add_user NAME ROLE PIN TOKEN (TOKEN empty: the root bootstrap)
 add_user() {
 	api POST /v1/users "{\"name\":\"$1\",\"role\":\"$2\",\"pin\":\"$3\"}" "${4:-}"

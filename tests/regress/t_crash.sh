@@ -128,7 +128,6 @@ approve_captured
 is "$RECORDS records are print_ready" \
 	"$(api GET "/v1/records?state=print_ready&limit=1000" "" "$OP"; jget '.records | length')" $RECORDS
 
-q() { sqlite3 "$DB" "$1"; }
 begun=0 twice=0 lost=0 count_off=0 reject_off=0 inside=0 bad_integrity=0 broken_chain=0
 killed_done=0 killed_settled=0 stuck=0 cards_off=0 ribbon_off=0
 partial=0 orphans=0 leftovers=0 vanished=0 committed=0 cut=0
@@ -170,18 +169,7 @@ for trial in $(seq 1 "$TRIALS"); do
 		('picked','encoded','printed','ejected')")
 	if [ "$left" -gt 0 ]; then killed_settled=$((killed_settled + 1)); else killed_done=$((killed_done + 1)); fi
 	# The enrollment side, as the kill left it.
-	[ "$(q 'PRAGMA integrity_check')" = ok ] || bad_integrity=$((bad_integrity + 1))
-	partial=$((partial + $(q "SELECT count(*) FROM records r WHERE
-		(SELECT count(*) FROM biometrics WHERE owner = r.id AND sealed IS NOT NULL) != 14")))
-	orphans=$((orphans + $(q "SELECT count(*) FROM enrollments e WHERE (state = 'committed') !=
-		EXISTS (SELECT 1 FROM records WHERE id = e.id)")))
-	leftovers=$((leftovers + $(q "SELECT count(*) FROM biometrics
-		WHERE kind = 'capture' AND (sealed IS NULL OR length(sealed) < 100)")))
-	if [ "$(q "SELECT state FROM enrollments WHERE id = $EID")" = committed ]; then
-		committed=$((committed + 1))
-	else
-		cut=$((cut + 1))
-	fi
+	tally_enrollments_after_kill "$EID"
 	[ "$(q "SELECT group_concat(id) FROM (SELECT id FROM records WHERE id != $EID ORDER BY id)")" = \
 		"$records_before" ] || vanished=$((vanished + 1))
 

@@ -34,7 +34,6 @@ capture_and_commit() {
 	curl -s -o /dev/null -m 10 --unix-socket "$SOCK" -X POST -H "Authorization: Bearer $OP" \
 		"http://localhost/v1/enrollments/$id/commit"
 }
-q() { sqlite3 "$DB" "$1"; }
 
 bad_integrity=0 partial=0 orphans=0 leftovers=0 broken_chain=0 committed=0 cut=0
 for trial in $(seq 1 "$TRIALS"); do
@@ -56,18 +55,7 @@ for trial in $(seq 1 "$TRIALS"); do
 	DAEMON_PID=""
 	wait "$work" 2>/dev/null
 
-	[ "$(q 'PRAGMA integrity_check')" = ok ] || bad_integrity=$((bad_integrity + 1))
-	partial=$((partial + $(q "SELECT count(*) FROM records r WHERE
-		(SELECT count(*) FROM biometrics WHERE owner = r.id AND sealed IS NOT NULL) != 14")))
-	orphans=$((orphans + $(q "SELECT count(*) FROM enrollments e WHERE (state = 'committed') !=
-		EXISTS (SELECT 1 FROM records WHERE id = e.id)")))
-	leftovers=$((leftovers + $(q "SELECT count(*) FROM biometrics
-		WHERE kind = 'capture' AND (sealed IS NULL OR length(sealed) < 100)")))
-	if [ "$(q "SELECT state FROM enrollments WHERE id = $id")" = committed ]; then
-		committed=$((committed + 1))
-	else
-		cut=$((cut + 1))
-	fi
+	tally_enrollments_after_kill "$id"
 	start_daemon
 	if [ $((trial % 25)) = 0 ] || [ "$trial" = "$TRIALS" ]; then
 		api GET /v1/audit/verify "" "$ADMIN"
