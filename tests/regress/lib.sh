@@ -142,6 +142,25 @@ jget() { printf '%s' "$BODY" | jq -r "$1"; }
 # q SQL: the daemon's database, read directly (the daemon stopped or killed).
 q() { sqlite3 "$DB" "$1"; }
 
+# sim_print_devices [PRINTER_LINES [ENCODER_LINES]]: config sections for the four
+# capture simulators and two simulated printers, printer1 and printer2, each
+# wired to its own simulated encoder (enc1, enc2; none when NO_ENCODER is
+# set).  The LINES, "key = value\\n" each, go into every printer's or
+# encoder's section.
+sim_print_devices() {
+	local d
+	for d in fingerprint iris face signature; do
+		printf '[device %s]\\ndriver = sim-%s\\n' "$d" "$d"
+	done
+	for d in 1 2; do
+		printf '[device printer%s]\\ndriver = sim-printer\\nserial = PR%s\\n' "$d" "$d"
+		[ -n "${NO_ENCODER:-}" ] || printf 'encoder = enc%s\\n' "$d"
+		printf '%s' "${1:-}"
+		printf '[device enc%s]\\ndriver = sim-encoder\\nserial = EN%s\\n' "$d" "$d"
+		printf '%s' "${2:-}"
+	done
+}
+
 # tally_enrollments_after_kill ID: what a kill -9 left of the enrollments,
 # added to the caller's counters: bad_integrity (integrity_check not ok),
 # partial (records without their 14 sealed images), orphans (a committed

@@ -24,19 +24,9 @@ if [ ! -x "$load" ]; then
 	exit
 fi
 
-devices() {
-	local d
-	for d in fingerprint iris face signature; do
-		printf '[device %s]\\ndriver = sim-%s\\n' "$d" "$d"
-	done
-	for d in 1 2; do
-		# About 2.5 s per card: the batch of 10 outlasts the run.
-		printf '[device printer%s]\\ndriver = sim-printer\\nencoder = enc%s\\n' "$d" "$d"
-		printf 'delay = 400\\ntimeout = 60000\\n'
-		printf '[device enc%s]\\ndriver = sim-encoder\\ndelay = 400\\ntimeout = 60000\\n' "$d"
-	done
-}
-write_conf "$(devices)$(stock_items 100 500)"
+# About 2.5 s per card: the batch of 10 outlasts the run.
+slow='delay = 400\ntimeout = 60000\n'
+write_conf "$(sim_print_devices "$slow" "$slow")$(stock_items 100 500)"
 start_daemon
 "$load" "$SOCK" "$DAEMON_PID" 5 16 10 1 2.0 >"$T/load.out" 2>&1
 rc=$?

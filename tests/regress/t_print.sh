@@ -11,16 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 setup
 devices() {
-	local d
-	for d in fingerprint iris face signature; do
-		printf '[device %s]\\ndriver = sim-%s\\n' "$d" "$d"
-	done
-	for d in 1 2; do
-		printf '[device printer%s]\\ndriver = sim-printer\\nserial = PR%s\\n' "$d" "$d"
-		[ -n "${NO_ENCODER:-}" ] || printf 'encoder = enc%s\\n' "$d"
-		printf 'poll_interval = 200\\ndelay = %s\\noutput_dir = %s\\n' "${DELAY:-5}" "$T/var/printed"
-		printf '[device enc%s]\\ndriver = sim-encoder\\nserial = EN%s\\npoll_interval = 200\\n' "$d" "$d"
-	done
+	sim_print_devices "poll_interval = 200\\ndelay = ${DELAY:-5}\\noutput_dir = $T/var/printed\\n" \
+		'poll_interval = 200\n'
 }
 write_conf "$(devices)$(stock_items 100 500)[print]\nelection_date = 2023-02-14\n"
 start_daemon

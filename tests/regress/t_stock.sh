@@ -12,15 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 setup
 devices() {
-	local d
-	for d in fingerprint iris face signature; do
-		printf '[device %s]\\ndriver = sim-%s\\n' "$d" "$d"
-	done
-	for d in 1 2; do
-		printf '[device printer%s]\\ndriver = sim-printer\\nserial = PR%s\\nencoder = enc%s\\n' "$d" "$d" "$d"
-		printf 'poll_interval = 200\\ndelay = 5\\n'
-		printf '[device enc%s]\\ndriver = sim-encoder\\nserial = EN%s\\npoll_interval = 200\\n' "$d" "$d"
-	done
+	sim_print_devices 'poll_interval = 200\ndelay = 5\n' 'poll_interval = 200\n'
 	printf '[item blank-card]\\nkind = card\\nunit_price = 10000\\npack_size = 100\\nlow = 30\\ncritical = 10\\n'
 	printf 'opening = storeroom:50, printers:3\\n'
 	printf '[item ribbon-ymcko]\\nkind = ribbon\\nprints = 500\\nunit_price = 1500000\\nlow = 1\\ncritical = 0\\n'
