@@ -177,7 +177,8 @@ test_migrate_5_to_6(void **state)
  * written on another connection the way years of printing leave them. */
 #define HISTORY_CARDS 400
 static const char history_sql[] =
-	"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 400) "
+	"WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < " G_STRINGIFY(
+	HISTORY_CARDS) ") "
 	"INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
 	"reenroll, wrapped_key, created_at, updated_at) SELECT i, 'committed', "
 	"printf('61720101019%05d', i), 'A', 'op', '{}', '[]', 0, x'00', i, i FROM k;"
