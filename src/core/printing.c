@@ -1035,22 +1035,20 @@ print_batch_start(PrintEngine *pe, const AuditActor *who, int max, const char *p
 	}
 	/* A printer without an encoder can never take a card (every card has
 	 * a chip): refuse now rather than queue cards that would wait forever. */
-	Lane *able = only && only->encoder ? only : NULL;
-	for (guint i = 0; !only && !able && i < pe->lanes->len; i++) {
+	gboolean able = FALSE;
+	g_autoptr(GString) names = g_string_new(NULL);
+	for (guint i = 0; i < pe->lanes->len && !able; i++) {
 		Lane *lane = pe->lanes->pdata[i];
-		if (lane->encoder)
-			able = lane;
+		able = (!only || lane == only) && lane->encoder;
+		g_string_append_printf(names, "%s%s", i ? ", " : "", lane->printer);
 	}
 	if (!able && (only || pe->lanes->len == 1)) {
+		/* blocked() says which printer and what to set. */
 		g_autofree char *why = blocked(only ? only : pe->lanes->pdata[0]);
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NO_PRINTER, "%s", why);
 		return 0;
 	}
 	if (!able) {
-		g_autoptr(GString) names = g_string_new(NULL);
-		for (guint i = 0; i < pe->lanes->len; i++)
-			g_string_append_printf(names, "%s%s", i ? ", " : "",
-					       ((Lane *)pe->lanes->pdata[i])->printer);
 		g_set_error(error, PRINT_ERROR, PRINT_ERROR_NO_PRINTER,
 			    "no printer has an encoder (%s): set \"encoder\" in each printer's "
 			    "[device NAME] to the encoder at its contactless station",

@@ -35,6 +35,24 @@ raw_text(const char *path, const char *sql)
 	return out;
 }
 
+/* Enrollment ID, committed, and its record in STATE, written on a separate
+ * connection (so at any schema version from 4 on); its NIK is
+ * 61720101019 followed by ID in five digits. */
+static void
+raw_record(const char *path, int id, const char *state)
+{
+	g_autofree char *sql = g_strdup_printf(
+		"INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
+		"reenroll, wrapped_key, created_at, updated_at) VALUES (%d, 'committed', "
+		"'61720101019%05d', 'A', 'op', '{}', '[]', 0, x'00', 1, 1);"
+		"INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
+		"needs_approval, operator, created_at, updated_at, wrapped_key) SELECT id, '%s', nik, "
+		"name, '61.72.01.1001', '{}', '[]', '[]', 'op', 1, 1, x'00' FROM enrollments "
+		"WHERE id = %d",
+		id, id, state, id);
+	tu_sql_exec(path, sql);
+}
+
 static void
 add_user(Store *st, const char *name, const char *role, gboolean disabled)
 {
@@ -115,14 +133,7 @@ test_migrate_4_to_5(void **state)
 	Store *old = store_open_version(f->path, 4, &error);
 	assert_non_null(old);
 	store_close(old);
-	tu_sql_exec(f->path,
-		    "INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
-		    "reenroll, wrapped_key, created_at, updated_at) VALUES (3, 'committed', "
-		    "'6172010101900001', 'A', 'op', '{}', '[]', 0, x'00', 1, 1);"
-		    "INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
-		    "needs_approval, operator, created_at, updated_at, wrapped_key) VALUES (3, "
-		    "'print_ready', '6172010101900001', 'A', '61.72.01.1001', '{}', '[]', '[]', 'op', "
-		    "1, 1, x'00')");
+	raw_record(f->path, 3, "print_ready");
 	g_autofree char *bad = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name = "
 						 "'print_cards'");
 	assert_string_equal(bad, "0");
@@ -132,7 +143,7 @@ test_migrate_4_to_5(void **state)
 	StoreRecord r = { 0 };
 	assert_int_equal(store_record_get(f->st, 3, &r, &error), 1);
 	assert_string_equal(r.state, "print_ready");
-	assert_string_equal(r.nik, "6172010101900001");
+	assert_string_equal(r.nik, "6172010101900003");
 	store_record_clear(&r);
 	assert_int_equal(store_record_set_state(f->st, 3, "printed", NULL, NULL, 2, &error), 0);
 	/* A card of a record that does not exist breaks the foreign key. */
@@ -206,15 +217,8 @@ test_migrate_6_to_7_indexes(void **state)
 	g_autofree char *none = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
 						  "('print_batches_running', 'print_cards_finished')");
 	assert_string_equal(none, "0");
-	tu_sql_exec(f->path,
-		    "INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
-		    "reenroll, wrapped_key, created_at, updated_at) VALUES "
-		    "(1001, 'committed', '6172010102900001', 'B', 'op', '{}', '[]', 0, x'00', 9, 9), "
-		    "(1002, 'committed', '6172010102900002', 'C', 'op', '{}', '[]', 0, x'00', 9, 9);"
-		    "INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
-		    "needs_approval, operator, created_at, updated_at, wrapped_key) SELECT id, "
-		    "'print_ready', nik, name, '61.72.01.1001', '{}', '[]', '[]', 'op', 9, 9, x'00' "
-		    "FROM enrollments WHERE id > 1000");
+	raw_record(f->path, 1001, "print_ready");
+	raw_record(f->path, 1002, "print_ready");
 	f->st = tu_store_open(f->path);
 	Store *st = f->st;
 	g_autofree char *both = raw_text(f->path, "SELECT count(*) FROM sqlite_master WHERE name IN "
@@ -267,18 +271,8 @@ test_print_journal(void **state)
 	Fixture *f = *state;
 	GError *e = NULL;
 	Store *st = f->st;
-	for (int id = 1; id <= 3; id++) {
-		g_autofree char *sql = g_strdup_printf(
-			"INSERT INTO enrollments (id, state, nik, name, operator, demographics, warnings, "
-			"reenroll, wrapped_key, created_at, updated_at) VALUES (%d, 'committed', "
-			"'617201010190000%d', 'A', 'op', '{}', '[]', 0, x'00', 1, 1);"
-			"INSERT INTO records (id, state, nik, name, village_code, demographics, warnings, "
-			"needs_approval, operator, created_at, updated_at, wrapped_key) VALUES (%d, "
-			"'%s', '617201010190000%d', 'A', '61.72.01.1001', '{}', '[]', '[]', 'op', 1, 1, "
-			"x'00')",
-			id, id, id, id == 2 ? "captured" : "print_ready", id);
-		tu_sql_exec(f->path, sql);
-	}
+	for (int id = 1; id <= 3; id++)
+		raw_record(f->path, id, id == 2 ? "captured" : "print_ready");
 	gint64 ids[] = { 3, 2, 1 };
 	guint n = 0;
 	gint64 batch = store_print_batch_add(st, "", "op", ids, 3, 10, &n, &e);
